@@ -1,0 +1,114 @@
+"""qr-relay serve | demo | check-config"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from urllib.parse import urlsplit
+
+import uvicorn
+
+from relay.app import create_app
+from relay.errors import ConfigError
+from relay.settings import Settings, demo_settings, load_settings
+
+log = logging.getLogger("relay")
+
+
+def configure_logging() -> None:
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+
+
+def warnings_for(settings: Settings) -> list[str]:
+    found = []
+    host = urlsplit(settings.issuer).hostname or ""
+    if settings.issuer.startswith("http://") and host not in ("localhost", "127.0.0.1", "::1"):
+        found.append(f"issuer {settings.issuer} is plain http on a public name: use https")
+    if settings.store.startswith("memory:"):
+        found.append("store is memory://: logins live in this one process and are lost on restart")
+    if settings.signing_key and not os.path.exists(settings.signing_key):
+        found.append(f"signing key {settings.signing_key} does not exist: it will be generated")
+    return found
+
+
+def config_path(given: str | None) -> str:
+    path = given or os.environ.get("RELAY_CONFIG")
+    if not path:
+        raise ConfigError("", "no configuration: pass --config FILE or set RELAY_CONFIG")
+    return path
+
+
+def run(settings: Settings, host: str, port: int) -> None:
+    app = create_app(settings)
+    # access_log=False: uvicorn's log line includes query strings (codes, states); the relay
+    # logs its own requests without them (relay/accesslog.py).
+    uvicorn.run(app, host=host, port=port, access_log=False, log_config=None, proxy_headers=True)
+
+
+def serve(args: argparse.Namespace) -> int:
+    settings = load_settings(config_path(args.config))
+    for warning in warnings_for(settings):
+        log.warning("%s", warning)
+    run(settings, args.host, args.port)
+    return 0
+
+
+def demo(args: argparse.Namespace) -> int:
+    settings = demo_settings(args.host, args.port)
+    print(
+        "\n  QR login relay: the demo (memory store, sandbox provider, demo relying party)\n\n"
+        f"  Open {settings.issuer}/demo and press Sign in.\n"
+        "  No phone at hand? The login page offers a phone simulator.\n"
+        f"  The OpenID configuration is at {settings.issuer}/.well-known/openid-configuration\n"
+        "\n  Ctrl+C stops it.\n",
+        flush=True,
+    )
+    run(settings, args.host, args.port)
+    return 0
+
+
+def check_config(args: argparse.Namespace) -> int:
+    settings = load_settings(config_path(args.config))
+    print(f"issuer   {settings.issuer}\nstore    {settings.store}")
+    for client in settings.clients.values():
+        print(f"client   {client.client_id}: providers {', '.join(client.providers)}")
+        for uri in client.redirect_uris:
+            print(f"         redirect_uri {uri}")
+    for provider in settings.providers.values():
+        print(f"provider {provider.name}: kind {provider.kind}")
+    for warning in warnings_for(settings):
+        print(f"warning: {warning}")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="qr-relay", description=__doc__)
+    commands = root.add_subparsers(dest="command", required=True)
+    for name, func, help_text in (
+        ("serve", serve, "run the relay from a configuration file (production)"),
+        ("demo", demo, "run the embedded default: memory store, sandbox provider, /demo"),
+        ("check-config", check_config, "validate a configuration file and print what it holds"),
+    ):
+        command = commands.add_parser(name, help=help_text)
+        command.set_defaults(func=func)
+        if name != "demo":
+            command.add_argument("--config", help="TOML file (default: $RELAY_CONFIG)")
+        if name != "check-config":
+            command.add_argument("--host", default="127.0.0.1", help="listen address")
+            command.add_argument("--port", type=int, default=8000, help="listen port")
+    return root
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    configure_logging()
+    args = parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except ConfigError as exc:
+        print(f"qr-relay: configuration error: {exc}", file=sys.stderr)
+        return 2

@@ -1,0 +1,68 @@
+"""The Relay: everything a request handler needs, built once from Settings.
+
+Handlers reach it as `request.app.state.relay`. It owns the store, the events, the login sessions,
+the signing key, the upstream HTTP client and the provider adapters, and closes them on shutdown.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import httpx
+
+from relay.events import Events, open_events
+from relay.oidc.keys import SigningKey
+from relay.providers import Provider, build_providers
+from relay.sessions import LoginSessions
+from relay.settings import Settings
+from relay.store import Store, open_store
+
+# Upstream calls: connect within 3 s, the whole request within 10 s.
+UPSTREAM_TIMEOUT = httpx.Timeout(10.0, connect=3.0)
+
+
+@dataclass
+class Relay:
+    settings: Settings
+    store: Store
+    events: Events
+    sessions: LoginSessions
+    keys: SigningKey
+    http: httpx.AsyncClient
+    providers: dict[str, Provider]
+
+    async def aclose(self) -> None:
+        await self.http.aclose()
+        await self.events.close()
+        await self.store.close()
+
+
+def build_relay(
+    settings: Settings,
+    *,
+    keys: SigningKey | None = None,
+    http_transport: httpx.AsyncBaseTransport | None = None,
+) -> Relay:
+    if keys is None:
+        keys = (
+            SigningKey.load_or_create(settings.signing_key)
+            if settings.signing_key
+            else SigningKey.generate()
+        )
+    store = open_store(settings.store)
+    events = open_events(settings.store)
+    http = httpx.AsyncClient(
+        transport=http_transport,
+        timeout=UPSTREAM_TIMEOUT,
+        headers={"User-Agent": "qr-login-relay"},
+        follow_redirects=False,
+    )
+    return Relay(
+        settings=settings,
+        store=store,
+        events=events,
+        sessions=LoginSessions(store, events, ttl=settings.session_ttl),
+        keys=keys,
+        http=http,
+        providers=build_providers(settings.providers, http, settings.issuer),
+    )

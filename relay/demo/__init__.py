@@ -1,0 +1,1 @@
+"""The demo relying party at /demo: uses the relay as its OpenID provider, like any client."""

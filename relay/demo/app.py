@@ -1,0 +1,163 @@
+"""A small relying party that signs in through the relay with code + PKCE + nonce.
+
+It talks to the relay only over HTTP (discovery, JWKS, /token, /userinfo), verifies the
+id_token's signature against the JWKS and its iss, aud, exp and nonce, checks the `iss`
+authorization response parameter (RFC 9207), and shows the claims and the userinfo answer.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+import time
+from typing import Any
+from urllib.parse import urlencode
+
+import httpx
+from joserfc import jwt
+from joserfc.errors import JoseError
+from joserfc.jwk import KeySet
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from relay.core import Relay
+from relay.errors import InvalidRequest
+from relay.params import query_params
+from relay.templating import render
+
+CLIENT_ID = "demo"
+STATE_COOKIE = "demo_state"
+LOGIN_TTL = 15 * 60
+
+
+class DemoError(Exception):
+    pass
+
+
+def redirect_uri(relay: Relay) -> str:
+    return relay.settings.url("/demo/callback")
+
+
+async def index(request: Request) -> Response:
+    return render(request, "demo_index.html", {})
+
+
+async def login(request: Request) -> Response:
+    relay: Relay = request.app.state.relay
+    state = secrets.token_urlsafe(24)
+    verifier = secrets.token_urlsafe(48)
+    nonce = secrets.token_urlsafe(24)
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=")
+    await relay.store.create(
+        f"demo:{state}", {"verifier": verifier, "nonce": nonce, "started": time.time()}, LOGIN_TTL
+    )
+    query = urlencode(
+        {
+            "response_type": "code",
+            "client_id": CLIENT_ID,
+            "redirect_uri": redirect_uri(relay),
+            "scope": "openid profile",
+            "state": state,
+            "nonce": nonce,
+            "code_challenge": challenge.decode(),
+            "code_challenge_method": "S256",
+        }
+    )
+    response = RedirectResponse(relay.settings.url(f"/authorize?{query}"), status_code=303)
+    response.set_cookie(
+        STATE_COOKIE,
+        state,
+        max_age=LOGIN_TTL,
+        path="/demo",
+        httponly=True,
+        samesite="lax",
+        secure=relay.settings.secure_cookies,
+    )
+    return response
+
+
+async def callback(request: Request) -> Response:
+    relay: Relay = request.app.state.relay
+    try:
+        result = await finish(request, relay)
+    except InvalidRequest as exc:
+        return render(request, "demo_result.html", {"problem": exc.description}, status_code=400)
+    except httpx.HTTPError as exc:
+        problem = f"The relay could not be reached ({type(exc).__name__})."
+        return render(request, "demo_result.html", {"problem": problem}, status_code=502)
+    except DemoError as exc:
+        return render(request, "demo_result.html", {"problem": str(exc)}, status_code=400)
+    response = render(request, "demo_result.html", result)
+    response.delete_cookie(STATE_COOKIE, path="/demo")
+    return response
+
+
+async def finish(request: Request, relay: Relay) -> dict[str, Any]:
+    params = query_params(request)
+    issuer = relay.settings.issuer
+    state = params.get("state")
+    cookie = request.cookies.get(STATE_COOKIE, "")
+    if not state or not hmac.compare_digest(state.encode(), cookie.encode()):
+        raise DemoError("The state does not match this browser's login (a CSRF check).")
+    pending = await relay.store.consume(f"demo:{state}")
+    if pending is None:
+        raise DemoError("This login was already finished or is too old. Start again.")
+    if params.get("iss") != issuer:
+        raise DemoError(f"The response's iss is {params.get('iss')!r}, expected {issuer!r}.")
+    if params.get("error"):
+        raise DemoError(
+            f"The relay answered {params.get('error')}: {params.get('error_description')}"
+        )
+    code = params.get("code")
+    if code is None:
+        raise DemoError("The relay's answer has no code.")
+
+    client = relay.settings.clients[CLIENT_ID]
+    http = relay.http
+    discovery = (await http.get(f"{issuer}/.well-known/openid-configuration")).json()
+    response = await http.post(
+        discovery["token_endpoint"],
+        data={
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": redirect_uri(relay),
+            "code_verifier": pending["verifier"],
+        },
+        auth=httpx.BasicAuth(CLIENT_ID, client.secret),
+    )
+    tokens = response.json()
+    if response.status_code != 200:
+        raise DemoError(f"The token endpoint answered {tokens.get('error')}.")
+    keys = KeySet.import_key_set((await http.get(discovery["jwks_uri"])).json())
+    try:
+        id_token = jwt.decode(tokens["id_token"], keys, algorithms=["RS256"])
+        jwt.JWTClaimsRegistry(
+            iss={"essential": True, "value": issuer},
+            aud={"essential": True, "value": CLIENT_ID},
+            nonce={"essential": True, "value": pending["nonce"]},
+            exp={"essential": True},
+        ).validate(id_token.claims)
+    except (JoseError, ValueError) as exc:
+        raise DemoError(f"The id_token did not verify: {exc}") from None
+    userinfo = await http.get(
+        discovery["userinfo_endpoint"],
+        headers={"Authorization": f"Bearer {tokens['access_token']}"},
+    )
+    return {
+        "claims": id_token.claims,
+        "header": id_token.header,
+        "userinfo": userinfo.json(),
+        "token_response": {
+            k: v for k, v in tokens.items() if k not in ("access_token", "id_token")
+        },
+    }
+
+
+routes = [
+    Route("/demo", index, methods=["GET"]),
+    Route("/demo/login", login, methods=["GET", "POST"]),
+    Route("/demo/callback", callback, methods=["GET"]),
+]

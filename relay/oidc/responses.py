@@ -1,0 +1,47 @@
+"""Answers of the client face: redirects back to the relying party, and JSON errors."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode, urlsplit, urlunsplit
+
+from starlette.responses import JSONResponse, RedirectResponse
+
+from relay.errors import OAuthError
+
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+
+
+def with_query(uri: str, params: dict[str, str | None]) -> str:
+    """Add `params` to `uri`, keeping the query it already has (RFC 6749 §3.1.2)."""
+    parts = urlsplit(uri)
+    extra = urlencode({k: v for k, v in params.items() if v is not None})
+    query = f"{parts.query}&{extra}" if parts.query else extra
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, query, ""))
+
+
+def redirect_to_client(
+    redirect_uri: str, issuer: str, params: dict[str, str | None]
+) -> RedirectResponse:
+    """An authorization response: always carries iss (RFC 9207)."""
+    location = with_query(redirect_uri, {**params, "iss": issuer})
+    return RedirectResponse(location, status_code=302, headers={"Cache-Control": "no-store"})
+
+
+def error_redirect(
+    redirect_uri: str, issuer: str, error: OAuthError, state: str | None
+) -> RedirectResponse:
+    """RFC 6749 §4.1.2.1: the error goes back to the client's registered redirect_uri."""
+    return redirect_to_client(
+        redirect_uri,
+        issuer,
+        {"error": error.error, "error_description": error.description, "state": state},
+    )
+
+
+def error_json(error: OAuthError, headers: dict[str, str] | None = None) -> JSONResponse:
+    """RFC 6749 §5.2."""
+    return JSONResponse(
+        {"error": error.error, "error_description": error.description},
+        status_code=error.status_code,
+        headers={**NO_STORE, **(headers or {})},
+    )

@@ -1,0 +1,100 @@
+"""GET /callback/{provider}: the phone returns from the provider.
+
+The parameters are checked before anything changes; then the upstream state is consumed (single
+use), the code is exchanged over HTTP, the identity read, and the session moved to confirmed, or
+to denied or failed with a reason code. The phone sees the outcome.
+"""
+
+from __future__ import annotations
+
+import time
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from relay.core import Relay
+from relay.errors import InvalidRequest, InvalidTransition, ProviderError
+from relay.pages.phone import outcome_page, upstream_key
+from relay.params import query_params
+from relay.sessions import LoginSession, Status
+from relay.templating import message_page
+
+DENIED_BY_USER = {"access_denied", "user_denied", "user_cancelled"}
+
+
+def bad_callback(request: Request, detail: str) -> Response:
+    return message_page(
+        request,
+        "This sign-in link is not valid",
+        f"{detail} Scan the QR code on your computer again.",
+        status_code=400,
+        tone="error",
+    )
+
+
+async def callback(request: Request) -> Response:
+    relay: Relay = request.app.state.relay
+    name = request.path_params["provider"]
+    provider = relay.providers.get(name)
+    if provider is None:
+        return message_page(request, "Unknown provider", "", status_code=404, tone="error")
+    try:
+        params = query_params(request)
+        state = params.require("state", max_chars=256)
+        code = params.get("code", max_chars=2048)
+        error = params.get("error", max_chars=256)
+        description = params.get("error_description", max_chars=1024)
+    except InvalidRequest as exc:
+        return bad_callback(request, f"The provider's answer is malformed ({exc.description}).")
+    if code is None and error is None:
+        return bad_callback(request, "The provider's answer has neither a code nor an error.")
+
+    upstream = await relay.store.consume(upstream_key(state))
+    if upstream is None or upstream["provider"] != name:
+        return message_page(
+            request,
+            "This sign-in link has expired or was used",
+            "Scan the QR code on your computer again.",
+            status_code=400,
+            tone="warning",
+        )
+    session = await relay.sessions.find(upstream["session_id"])
+    if session is None:
+        return bad_callback(request, "The sign-in it belongs to has ended.")
+    if session.status is not Status.SCANNED:
+        return outcome_page(request, session)
+
+    try:
+        if error is not None:
+            raise ProviderError(error, description or f"the provider answered {error}")
+        assert code is not None
+        grant = await provider.exchange_code(
+            code=code,
+            redirect_uri=relay.settings.url(f"/callback/{name}"),
+            code_verifier=upstream["code_verifier"],
+        )
+        identity = await provider.fetch_identity(grant)
+    except ProviderError as exc:
+        session = await settle_failure(relay, session, exc)
+        return outcome_page(request, session)
+    try:
+        session = await relay.sessions.transition(
+            session, Status.CONFIRMED, identity=identity, auth_time=time.time()
+        )
+    except InvalidTransition:
+        session = await relay.sessions.get(session.id)
+    return outcome_page(request, session)
+
+
+async def settle_failure(relay: Relay, session: LoginSession, exc: ProviderError) -> LoginSession:
+    denied = exc.code in DENIED_BY_USER
+    target = Status.DENIED if denied else Status.FAILED
+    message = (
+        "You declined the sign-in at the provider."
+        if denied
+        else f"The provider could not sign you in ({exc.code})."
+    )
+    try:
+        return await relay.sessions.transition(session, target, reason=exc.code, message=message)
+    except InvalidTransition:
+        return await relay.sessions.get(session.id)

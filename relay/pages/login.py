@@ -1,0 +1,160 @@
+"""The desktop face: the login page, its resume, cancel and refresh actions.
+
+Only the browser holding the session's binding cookie may see the page or act on it.
+"""
+
+from __future__ import annotations
+
+import re
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from relay.core import Relay
+from relay.errors import AccessDenied, InvalidTransition
+from relay.oidc.authorize import start_login
+from relay.oidc.codes import issue_code
+from relay.oidc.responses import error_redirect, redirect_to_client
+from relay.pages.binding import DESKTOP_COOKIE, holds
+from relay.pages.qr import qr_svg
+from relay.sessions import LoginSession, Status
+from relay.templating import message_page, render
+
+SESSION_ID = re.compile(r"[A-Za-z0-9_-]{16,64}")
+
+STATUS_TEXT = {
+    Status.PENDING: "Scan the code with your phone",
+    Status.SCANNED: "Scanned. Continue on your phone",
+    Status.CONFIRMED: "Approved. Signing you in…",
+    Status.COMPLETED: "Signed in",
+    Status.EXPIRED: "This code has expired",
+    Status.CANCELLED: "Cancelled",
+    Status.DENIED: "The sign-in was declined",
+    Status.FAILED: "The sign-in failed",
+}
+
+
+async def bound_session(request: Request) -> LoginSession | Response:
+    """The session named in the path, if this browser started it; otherwise a refusal page."""
+    relay: Relay = request.app.state.relay
+    session_id = request.path_params["session_id"]
+    session = await relay.sessions.find(session_id) if SESSION_ID.fullmatch(session_id) else None
+    if session is None:
+        return message_page(
+            request,
+            "This sign-in has ended",
+            "It is unknown or too old. Go back to the app you were signing in to and start again.",
+            status_code=404,
+            tone="warning",
+        )
+    if not holds(request, DESKTOP_COOKIE, session.binding_hash):
+        return message_page(
+            request,
+            "This sign-in belongs to another browser",
+            "Only the browser that started this sign-in can finish it. Start again from the app "
+            "you were signing in to.",
+            status_code=403,
+            tone="error",
+        )
+    return session
+
+
+def scan_url(relay: Relay, session: LoginSession) -> str:
+    return relay.settings.url(f"/s/{session.ticket}")
+
+
+async def login_page(request: Request) -> Response:
+    relay: Relay = request.app.state.relay
+    session = await bound_session(request)
+    if isinstance(session, Response):
+        return session
+    client = relay.settings.clients[session.request.client_id]
+    provider = relay.providers[session.request.provider]
+    url = scan_url(relay, session)
+    remaining = max(0, int(session.expires_at - relay.sessions.now()))
+    return render(
+        request,
+        "login.html",
+        {
+            "session": session,
+            "client": client,
+            "provider": provider,
+            "qr": qr_svg(url),
+            "scan_url": url,
+            "status_text": STATUS_TEXT[session.status],
+            "expires_at_ms": int(session.expires_at * 1000),
+            "remaining": "{}:{:02d}".format(*divmod(remaining, 60)),
+            "sandbox": provider.kind == "sandbox",
+        },
+    )
+
+
+async def resume(request: Request) -> Response:
+    """Where the page goes once the phone approved: completed, and back to the client."""
+    relay: Relay = request.app.state.relay
+    session = await bound_session(request)
+    if isinstance(session, Response):
+        return session
+    issuer = relay.settings.issuer
+    back = session.request
+    if session.status is Status.CONFIRMED:
+        try:
+            session = await relay.sessions.transition(session, Status.COMPLETED)
+        except InvalidTransition:
+            return already_finished(request)
+        code = await issue_code(relay, session)
+        return redirect_to_client(back.redirect_uri, issuer, {"code": code, "state": back.state})
+    if session.status in (Status.DENIED, Status.FAILED, Status.CANCELLED):
+        description = session.message or STATUS_TEXT[session.status]
+        return error_redirect(back.redirect_uri, issuer, AccessDenied(description), back.state)
+    if session.status is Status.COMPLETED:
+        return already_finished(request)
+    return RedirectResponse(f"/sessions/{session.id}", status_code=303)  # still waiting
+
+
+def already_finished(request: Request) -> Response:
+    return message_page(
+        request,
+        "This sign-in is already complete",
+        "It finished in this browser already. Go back to the app you were signing in to.",
+        status_code=409,
+        tone="warning",
+    )
+
+
+async def cancel(request: Request) -> Response:
+    """The person at the desktop gave up: cancelled, and back to the client (access_denied)."""
+    relay: Relay = request.app.state.relay
+    session = await bound_session(request)
+    if isinstance(session, Response):
+        return session
+    if session.status in (Status.PENDING, Status.SCANNED):
+        try:
+            session = await relay.sessions.transition(
+                session,
+                Status.CANCELLED,
+                reason="cancelled",
+                message="The sign-in was cancelled on the computer.",
+            )
+        except InvalidTransition:
+            session = await relay.sessions.get(session.id)
+    if session.status is Status.CANCELLED:
+        back = session.request
+        return error_redirect(
+            back.redirect_uri,
+            relay.settings.issuer,
+            AccessDenied("The sign-in was cancelled on the computer."),
+            back.state,
+        )
+    return RedirectResponse(f"/sessions/{session.id}", status_code=303)
+
+
+async def refresh(request: Request) -> Response:
+    """The QR expired: a fresh session for the same authorization request."""
+    relay: Relay = request.app.state.relay
+    session = await bound_session(request)
+    if isinstance(session, Response):
+        return session
+    if session.status is not Status.EXPIRED:
+        return RedirectResponse(f"/sessions/{session.id}", status_code=303)
+    return await start_login(relay, session.request)

@@ -1,0 +1,80 @@
+"""The sandbox adapter: talks to the relay's own built-in provider (relay/sandbox) over HTTP,
+exactly as to any standard OAuth 2.0 provider (RFC 6749 with PKCE, RFC 7636)."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+import httpx
+
+from relay.errors import ProviderError
+from relay.providers.base import UpstreamGrant, request_json
+from relay.sessions.model import Identity
+from relay.settings import ProviderConfig
+
+
+class SandboxProvider:
+    kind = "sandbox"
+
+    def __init__(self, config: ProviderConfig, http: httpx.AsyncClient, issuer: str) -> None:
+        self.name = config.name
+        self.display_name = config.display_name
+        self._config = config
+        self._http = http
+        self.authorize_endpoint = config.authorize_url or f"{issuer}/sandbox/authorize"
+        self.token_endpoint = config.token_url or f"{issuer}/sandbox/token"
+        self.userinfo_endpoint = config.userinfo_url or f"{issuer}/sandbox/userinfo"
+
+    def authorization_url(self, *, state: str, redirect_uri: str, code_challenge: str) -> str:
+        query = {
+            "response_type": "code",
+            "client_id": self._config.client_id,
+            "redirect_uri": redirect_uri,
+            "scope": self._config.scope or "profile",
+            "state": state,
+            "code_challenge": code_challenge,
+            "code_challenge_method": "S256",
+        }
+        return f"{self.authorize_endpoint}?{urlencode(query)}"
+
+    async def exchange_code(
+        self, *, code: str, redirect_uri: str, code_verifier: str
+    ) -> UpstreamGrant:
+        status, body = await request_json(
+            self._http,
+            "POST",
+            self.token_endpoint,
+            data={
+                "grant_type": "authorization_code",
+                "code": code,
+                "redirect_uri": redirect_uri,
+                "code_verifier": code_verifier,
+            },
+            auth=(self._config.client_id, self._config.client_secret),
+        )
+        if status != 200 or "error" in body:
+            error = str(body.get("error", "invalid_response"))
+            code_word = "invalid_code" if error == "invalid_grant" else error
+            raise ProviderError(code_word, str(body.get("error_description", f"HTTP {status}")))
+        if not isinstance(body.get("access_token"), str):
+            raise ProviderError("invalid_response", "the token response has no access_token")
+        return body
+
+    async def fetch_identity(self, grant: UpstreamGrant) -> Identity:
+        status, body = await request_json(
+            self._http,
+            "GET",
+            self.userinfo_endpoint,
+            headers={"Authorization": f"Bearer {grant['access_token']}"},
+        )
+        if status != 200 or not isinstance(body.get("sub"), str) or not body["sub"]:
+            raise ProviderError(
+                str(body.get("error", "invalid_response")), f"userinfo answered HTTP {status}"
+            )
+        return Identity(
+            provider=self.name,
+            subject=body["sub"],
+            name=body.get("name"),
+            picture=body.get("picture"),
+            preferred_username=body.get("preferred_username"),
+        )

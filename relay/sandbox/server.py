@@ -1,0 +1,192 @@
+"""The sandbox provider's endpoints under /sandbox (RFC 6749 with PKCE, RFC 7636).
+
+- GET  /sandbox/authorize  a sign-in page: type a display name, press Approve or Deny
+- POST /sandbox/authorize  the decision: 302 to redirect_uri with code and state (or error)
+- POST /sandbox/token      code for access token (client_secret_basic or _post, PKCE S256)
+- GET  /sandbox/userinfo   the user behind a Bearer token: sub, name, preferred_username
+
+Its clients are the `kind = "sandbox"` providers of the configuration: client_id and
+client_secret from there, and the only redirect_uri each may use is the relay's own
+/callback/{name}. Codes are single use and live 5 minutes, tokens 10. The same display name
+always gives the same `sub`, so a tester can sign in as the same user twice.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import re
+import secrets
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from relay.core import Relay
+from relay.errors import InvalidRequest
+from relay.oidc.clients import basic_credentials
+from relay.oidc.responses import with_query
+from relay.params import Params, form_params, query_params
+from relay.settings import ProviderConfig
+from relay.templating import message_page, render
+
+CODE_TTL = 300
+TOKEN_TTL = 600
+VERIFIER = re.compile(r"[A-Za-z0-9\-._~]{43,128}")
+
+
+def digest(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+def sandbox_clients(relay: Relay) -> dict[str, ProviderConfig]:
+    return {p.client_id: p for p in relay.settings.providers.values() if p.kind == "sandbox"}
+
+
+def user_id(display_name: str) -> str:
+    return "u" + digest(display_name.strip().casefold())[:20]
+
+
+def oauth_error(error: str, description: str, status: int = 400) -> JSONResponse:
+    return JSONResponse(
+        {"error": error, "error_description": description},
+        status_code=status,
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+def read_request(relay: Relay, params: Params) -> tuple[ProviderConfig, dict[str, str]]:
+    """The authorization request's parameters, checked (RFC 6749 §4.1.1)."""
+    client = sandbox_clients(relay).get(params.require("client_id"))
+    if client is None:
+        raise InvalidRequest("unknown client_id")
+    redirect_uri = params.require("redirect_uri")
+    if redirect_uri != relay.settings.url(f"/callback/{client.name}"):
+        raise InvalidRequest("redirect_uri is not registered for this client")
+    fields = {
+        "client_id": client.client_id,
+        "redirect_uri": redirect_uri,
+        "state": params.get("state") or "",
+        "code_challenge": params.get("code_challenge") or "",
+        "scope": params.get("scope") or "",
+    }
+    if params.get("response_type") != "code":
+        raise InvalidRequest("response_type must be code")
+    if fields["code_challenge"] and params.get("code_challenge_method") != "S256":
+        raise InvalidRequest("code_challenge_method must be S256")
+    return client, fields
+
+
+async def authorize_page(request: Request) -> Response:
+    relay: Relay = request.app.state.relay
+    try:
+        client, fields = read_request(relay, query_params(request))
+    except InvalidRequest as exc:
+        return message_page(request, "Sandbox: bad request", exc.description, status_code=400)
+    return render(request, "sandbox_authorize.html", {"client": client, "fields": fields})
+
+
+async def authorize_decision(request: Request) -> Response:
+    relay: Relay = request.app.state.relay
+    try:
+        params = await form_params(request)
+        client, fields = read_request(relay, params)
+        decision = params.require("decision")
+        name = (params.get("name", max_chars=64) or "").strip()
+    except InvalidRequest as exc:
+        return message_page(request, "Sandbox: bad request", exc.description, status_code=400)
+    state = fields["state"] or None
+    if decision != "approve":
+        location = with_query(fields["redirect_uri"], {"error": "access_denied", "state": state})
+        return RedirectResponse(location, status_code=303)
+    if not name:
+        return render(
+            request,
+            "sandbox_authorize.html",
+            {"client": client, "fields": fields, "problem": "Type a name to sign in as."},
+            status_code=400,
+        )
+    code = secrets.token_urlsafe(32)
+    record = {**fields, "name": name, "sub": user_id(name)}
+    await relay.store.create(f"sandbox-code:{digest(code)}", record, CODE_TTL)
+    location = with_query(fields["redirect_uri"], {"code": code, "state": state})
+    return RedirectResponse(location, status_code=303)
+
+
+def authenticate(relay: Relay, request: Request, params: Params) -> ProviderConfig | None:
+    basic = basic_credentials(request)
+    client_id, secret = basic or (params.get("client_id"), params.get("client_secret"))
+    client = sandbox_clients(relay).get(client_id or "")
+    expected = client.client_secret if client else "-" * 32
+    if not hmac.compare_digest((secret or "").encode(), expected.encode()) or client is None:
+        return None
+    return client
+
+
+async def token(request: Request) -> Response:
+    relay: Relay = request.app.state.relay
+    try:
+        params = await form_params(request)
+        client = authenticate(relay, request, params)
+        if client is None:
+            return oauth_error("invalid_client", "client authentication failed", 401)
+        if params.get("grant_type") != "authorization_code":
+            return oauth_error("unsupported_grant_type", "only authorization_code")
+        code = params.require("code", max_chars=256)
+        record = await relay.store.consume(f"sandbox-code:{digest(code)}")
+        if record is None or record["client_id"] != client.client_id:
+            return oauth_error("invalid_grant", "code is invalid, expired or used")
+        if params.get("redirect_uri") != record["redirect_uri"]:
+            return oauth_error("invalid_grant", "redirect_uri does not match")
+        verifier = params.get("code_verifier")
+        if record["code_challenge"]:
+            if verifier is None or not VERIFIER.fullmatch(verifier):
+                return oauth_error("invalid_grant", "code_verifier is missing or malformed")
+            computed = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest())
+            if not hmac.compare_digest(computed.rstrip(b"=").decode(), record["code_challenge"]):
+                return oauth_error("invalid_grant", "code_verifier does not match")
+    except InvalidRequest as exc:
+        return oauth_error("invalid_request", exc.description)
+    access_token = secrets.token_urlsafe(32)
+    user: dict[str, Any] = {"sub": record["sub"], "name": record["name"]}
+    await relay.store.create(f"sandbox-token:{digest(access_token)}", user, TOKEN_TTL)
+    return JSONResponse(
+        {
+            "access_token": access_token,
+            "token_type": "Bearer",
+            "expires_in": TOKEN_TTL,
+            "scope": record["scope"],
+        },
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+async def userinfo(request: Request) -> Response:
+    relay: Relay = request.app.state.relay
+    scheme, _, value = request.headers.get("authorization", "").partition(" ")
+    user = None
+    if scheme.lower() == "bearer" and 0 < len(value) <= 256:
+        user = await relay.store.get(f"sandbox-token:{digest(value.strip())}")
+    if user is None:
+        return JSONResponse(
+            {"error": "invalid_token", "error_description": "unknown or expired token"},
+            status_code=401,
+            headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+        )
+    return JSONResponse(
+        {
+            "sub": user["sub"],
+            "name": user["name"],
+            "preferred_username": re.sub(r"\s+", ".", user["name"].casefold()),
+        }
+    )
+
+
+routes = [
+    Route("/sandbox/authorize", authorize_page, methods=["GET"]),
+    Route("/sandbox/authorize", authorize_decision, methods=["POST"]),
+    Route("/sandbox/token", token, methods=["POST"]),
+    Route("/sandbox/userinfo", userinfo, methods=["GET"]),
+]

@@ -1,0 +1,148 @@
+"""LoginSessions: create, read and move login sessions through the store, publishing each change.
+
+Expiry is lazy: a session past `expires_at` is moved to expired by whoever touches it next (a
+read, a scan, the desktop's live stream when its timer runs out). No loop polls the sessions.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import secrets
+import time
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+from datetime import UTC, datetime
+from typing import Any
+
+from relay.errors import InvalidTransition, SessionNotFound
+from relay.events import Event, Events, Subscription
+from relay.sessions.model import (
+    TRANSITIONS,
+    AuthorizationRequest,
+    LoginSession,
+    Status,
+)
+from relay.store import Store
+
+# Records outlive the login by this much, so that an expired or finished session can still show
+# its outcome, be refreshed, or answer a late websocket.
+RECORD_GRACE = 10 * 60  # seconds
+
+
+def session_key(session_id: str) -> str:
+    return f"session:{session_id}"
+
+
+def ticket_key(ticket: str) -> str:
+    return f"ticket:{ticket}"
+
+
+def channel(session_id: str) -> str:
+    return f"session:{session_id}"
+
+
+def event_of(session: LoginSession) -> Event:
+    event: Event = {
+        "status": session.status.value,
+        "at": datetime.fromtimestamp(session.updated_at, UTC).isoformat().replace("+00:00", "Z"),
+    }
+    if session.status in (Status.FAILED, Status.DENIED):
+        event["reason"] = session.reason
+        event["message"] = session.message
+    return event
+
+
+class LoginSessions:
+    def __init__(
+        self,
+        store: Store,
+        events: Events,
+        *,
+        ttl: float,  # seconds a QR login may stay open (settings.session_ttl)
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.store = store
+        self.events = events
+        self.ttl = ttl
+        self._clock = clock
+
+    def now(self) -> float:
+        return self._clock()
+
+    async def start(self, request: AuthorizationRequest, binding_hash: str) -> LoginSession:
+        """A new pending session and its scan ticket."""
+        now = self._clock()
+        session = LoginSession(
+            id=secrets.token_urlsafe(16),
+            request=request,
+            status=Status.PENDING,
+            created_at=now,
+            updated_at=now,
+            expires_at=now + self.ttl,
+            binding_hash=binding_hash,
+            ticket=secrets.token_urlsafe(16),
+        )
+        await self.store.create(
+            session_key(session.id), session.to_record(), self.ttl + RECORD_GRACE
+        )
+        await self.store.create(ticket_key(session.ticket), {"session_id": session.id}, self.ttl)
+        return session
+
+    async def find(self, session_id: str) -> LoginSession | None:
+        record = await self.store.get(session_key(session_id))
+        if record is None:
+            return None
+        return await self.expire_if_due(LoginSession.from_record(record))
+
+    async def get(self, session_id: str) -> LoginSession:
+        session = await self.find(session_id)
+        if session is None:
+            raise SessionNotFound(session_id)
+        return session
+
+    def subscribe(self, session_id: str) -> AbstractAsyncContextManager[Subscription]:
+        return self.events.subscribe(channel(session_id))
+
+    async def transition(
+        self, session: LoginSession, target: Status, **changes: Any
+    ) -> LoginSession:
+        """Move `session` from its status to `target` (compare-and-set) and publish the change.
+
+        Raises InvalidTransition when the state machine has no such edge, or when the stored
+        session is no longer in `session.status` (another request moved it first)."""
+        if target not in TRANSITIONS[session.status]:
+            raise InvalidTransition(session.id, session.status, session.status, target)
+        moved = dataclasses.replace(session, status=target, updated_at=self._clock(), **changes)
+        swapped = await self.store.transition(
+            session_key(session.id), session.status.value, moved.to_record()
+        )
+        if not swapped:
+            current = await self.store.get(session_key(session.id))
+            if current is None:
+                raise SessionNotFound(session.id)
+            raise InvalidTransition(session.id, current["status"], session.status, target)
+        await self.events.publish(channel(session.id), event_of(moved))
+        return moved
+
+    async def expire_if_due(self, session: LoginSession) -> LoginSession:
+        if session.final or self._clock() < session.expires_at:
+            return session
+        try:
+            return await self.transition(session, Status.EXPIRED)
+        except InvalidTransition:
+            # Someone else moved it meanwhile (possibly to expired): report what is stored now.
+            return await self.get(session.id)
+
+    async def scan(self, ticket: str, phone_hash: str) -> LoginSession | None:
+        """The phone opened the QR's URL: consume the ticket (once) and mark the session scanned.
+        None when the ticket is unknown, used or expired; then nothing changes."""
+        record = await self.store.consume(ticket_key(ticket))
+        if record is None:
+            return None
+        session = await self.find(record["session_id"])
+        if session is None or session.status is not Status.PENDING:
+            return None
+        try:
+            return await self.transition(session, Status.SCANNED, phone_hash=phone_hash)
+        except InvalidTransition:
+            return None

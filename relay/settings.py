@@ -1,0 +1,283 @@
+"""The configuration contract (shared/DESIGN.md, "Configuration").
+
+A TOML file names the issuer, the store, the session TTL, the signing key, the relying parties
+(`[clients.*]`) and the providers (`[providers.*]`). Top-level keys can be overridden by
+`RELAY_<KEY>` environment variables; any secret may be written `"env:NAME"`. Settings are values
+passed into `create_app`; nothing reads the environment at import time.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from relay.errors import ConfigError
+
+PROVIDER_KINDS = ("sandbox",)  # wechat, tiktok, mixin, oauth2 and oidc follow
+DEFAULT_SIGNING_KEY = "relay-signing-key.pem"
+
+
+@dataclass(frozen=True)
+class ClientConfig:
+    """One relying party (`[clients.NAME]`); NAME is its client_id."""
+
+    client_id: str
+    secret: str
+    redirect_uris: tuple[str, ...]
+    providers: tuple[str, ...]
+    display_name: str
+
+
+@dataclass(frozen=True)
+class ProviderConfig:
+    """One upstream identity provider (`[providers.NAME]`)."""
+
+    name: str
+    kind: str
+    display_name: str
+    client_id: str
+    client_secret: str
+    scope: str | None = None
+    authorize_url: str | None = None
+    token_url: str | None = None
+    userinfo_url: str | None = None
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Settings:
+    issuer: str
+    store: str = "memory://"
+    session_ttl: int = 180  # seconds a QR login may stay open
+    code_ttl: int = 60  # seconds a relay authorization code stays valid
+    access_token_ttl: int = 3600  # seconds an access token stays valid
+    signing_key: str | None = None  # PEM path; None: an ephemeral key (demo and tests)
+    clients: Mapping[str, ClientConfig] = field(default_factory=dict)
+    providers: Mapping[str, ProviderConfig] = field(default_factory=dict)
+    demo: bool = False  # mount the demo relying party at /demo
+
+    @property
+    def secure_cookies(self) -> bool:
+        return self.issuer.startswith("https://")
+
+    def url(self, path: str) -> str:
+        return self.issuer + path
+
+
+TOP_LEVEL = {
+    "issuer": str,
+    "store": str,
+    "session_ttl": int,
+    "code_ttl": int,
+    "access_token_ttl": int,
+    "signing_key": str,
+}
+CLIENT_KEYS = {"secret", "redirect_uris", "providers", "display_name"}
+PROVIDER_KEYS = {
+    "kind",
+    "display_name",
+    "client_id",
+    "client_secret",
+    "scope",
+    "authorize_url",
+    "token_url",
+    "userinfo_url",
+}
+
+
+def resolve_secret(key: str, value: Any, environ: Mapping[str, str]) -> str:
+    if not isinstance(value, str) or not value:
+        raise ConfigError(key, "must be a non-empty string")
+    if value.startswith("env:"):
+        name = value[4:]
+        if name not in environ or not environ[name]:
+            raise ConfigError(key, f"environment variable {name} is not set")
+        return environ[name]
+    return value
+
+
+def check_url(key: str, value: Any, *, allow_path: bool = True) -> str:
+    if not isinstance(value, str):
+        raise ConfigError(key, "must be a string URL")
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ConfigError(key, f'"{value}" is not an absolute http(s) URL')
+    if parts.fragment:
+        raise ConfigError(key, f'"{value}" must not have a fragment')
+    if not allow_path and (parts.query or parts.path not in ("", "/")):
+        raise ConfigError(key, f'"{value}" must be a bare origin such as https://login.example.com')
+    return value
+
+
+def _string_list(key: str, value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise ConfigError(key, "must be a list of non-empty strings")
+    return tuple(value)
+
+
+def parse_settings(
+    data: Mapping[str, Any],
+    *,
+    environ: Mapping[str, str] | None = None,
+    base_dir: Path | None = None,
+) -> Settings:
+    """Validate a parsed TOML document (plus RELAY_* overrides) into Settings."""
+    environ = os.environ if environ is None else environ
+    data = dict(data)
+    for key, kind in TOP_LEVEL.items():
+        override = environ.get(f"RELAY_{key.upper()}")
+        if override is not None:
+            data[key] = int(override) if kind is int and override.isdigit() else override
+    unknown = set(data) - set(TOP_LEVEL) - {"clients", "providers"}
+    if unknown:
+        raise ConfigError(sorted(unknown)[0], "unknown key")
+    for key, kind in TOP_LEVEL.items():
+        if key in data and not isinstance(data[key], kind):
+            raise ConfigError(key, f"must be {'an integer' if kind is int else 'a string'}")
+    if "issuer" not in data:
+        raise ConfigError("issuer", "is required (the relay's public base URL)")
+    issuer = check_url("issuer", data["issuer"]).rstrip("/")
+    if urlsplit(issuer).query:
+        raise ConfigError("issuer", "must not have a query")
+    for key in ("session_ttl", "code_ttl", "access_token_ttl"):
+        if key in data and data[key] <= 0:
+            raise ConfigError(key, "must be a positive number of seconds")
+
+    providers = _parse_providers(data.get("providers", {}), environ)
+    clients = _parse_clients(data.get("clients", {}), providers, environ)
+
+    signing_key = data.get("signing_key", DEFAULT_SIGNING_KEY)
+    if base_dir is not None and not Path(signing_key).is_absolute():
+        signing_key = str(base_dir / signing_key)
+    return Settings(
+        issuer=issuer,
+        store=data.get("store", "memory://"),
+        session_ttl=data.get("session_ttl", 180),
+        code_ttl=data.get("code_ttl", 60),
+        access_token_ttl=data.get("access_token_ttl", 3600),
+        signing_key=signing_key,
+        clients=clients,
+        providers=providers,
+    )
+
+
+def _parse_providers(raw: Any, environ: Mapping[str, str]) -> dict[str, ProviderConfig]:
+    if not isinstance(raw, dict):
+        raise ConfigError("providers", "must be a table of [providers.NAME] entries")
+    providers = {}
+    for name, table in raw.items():
+        where = f"providers.{name}"
+        if not isinstance(table, dict):
+            raise ConfigError(where, "must be a table")
+        kind = table.get("kind")
+        if kind not in PROVIDER_KINDS:
+            raise ConfigError(f"{where}.kind", f"must be one of {', '.join(PROVIDER_KINDS)}")
+        for key in ("authorize_url", "token_url", "userinfo_url"):
+            if key in table:
+                check_url(f"{where}.{key}", table[key])
+        if kind == "sandbox":
+            # The sandbox runs inside the relay; its credentials only need to agree with itself.
+            client_id = table.get("client_id", "relay")
+            client_secret = resolve_secret(
+                f"{where}.client_secret", table.get("client_secret", "sandbox-secret"), environ
+            )
+        else:
+            client_id = table.get("client_id")
+            if not isinstance(client_id, str) or not client_id:
+                raise ConfigError(f"{where}.client_id", "is required")
+            client_secret = resolve_secret(
+                f"{where}.client_secret", table.get("client_secret"), environ
+            )
+        providers[name] = ProviderConfig(
+            name=name,
+            kind=kind,
+            display_name=str(table.get("display_name", "Sandbox" if kind == "sandbox" else name)),
+            client_id=client_id,
+            client_secret=client_secret,
+            scope=table.get("scope"),
+            authorize_url=table.get("authorize_url"),
+            token_url=table.get("token_url"),
+            userinfo_url=table.get("userinfo_url"),
+            options={k: v for k, v in table.items() if k not in PROVIDER_KEYS},
+        )
+    return providers
+
+
+def _parse_clients(
+    raw: Any, providers: Mapping[str, ProviderConfig], environ: Mapping[str, str]
+) -> dict[str, ClientConfig]:
+    if not isinstance(raw, dict):
+        raise ConfigError("clients", "must be a table of [clients.NAME] entries")
+    clients = {}
+    for client_id, table in raw.items():
+        where = f"clients.{client_id}"
+        if not isinstance(table, dict):
+            raise ConfigError(where, "must be a table")
+        unknown = set(table) - CLIENT_KEYS
+        if unknown:
+            raise ConfigError(f"{where}.{sorted(unknown)[0]}", "unknown key")
+        redirect_uris = _string_list(f"{where}.redirect_uris", table.get("redirect_uris"))
+        if not redirect_uris:
+            raise ConfigError(f"{where}.redirect_uris", "needs at least one URI")
+        for uri in redirect_uris:
+            check_url(f"{where}.redirect_uris", uri)
+        names = _string_list(f"{where}.providers", table.get("providers"))
+        if not names:
+            raise ConfigError(f"{where}.providers", "needs at least one provider")
+        for name in names:
+            if name not in providers:
+                raise ConfigError(f"{where}.providers", f'names unknown provider "{name}"')
+        clients[client_id] = ClientConfig(
+            client_id=client_id,
+            secret=resolve_secret(f"{where}.secret", table.get("secret"), environ),
+            redirect_uris=redirect_uris,
+            providers=names,
+            display_name=str(table.get("display_name", client_id)),
+        )
+    return clients
+
+
+def load_settings(path: str | Path, *, environ: Mapping[str, str] | None = None) -> Settings:
+    path = Path(path)
+    try:
+        with path.open("rb") as file:
+            data = tomllib.load(file)
+    except FileNotFoundError:
+        raise ConfigError("", f"configuration file {path} not found") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError("", f"{path} is not valid TOML: {exc}") from None
+    return parse_settings(data, environ=environ, base_dir=path.resolve().parent)
+
+
+def demo_settings(host: str = "127.0.0.1", port: int = 8000) -> Settings:
+    """The embedded default: memory store, sandbox provider, the demo relying party."""
+    shown_host = f"[{host}]" if ":" in host else host
+    if host in ("0.0.0.0", "::"):  # noqa: S104 - listening everywhere; links use localhost
+        shown_host = "127.0.0.1"
+    issuer = f"http://{shown_host}:{port}"
+    sandbox = ProviderConfig(
+        name="sandbox",
+        kind="sandbox",
+        display_name="Sandbox",
+        client_id="relay",
+        client_secret=secrets.token_urlsafe(24),
+    )
+    demo = ClientConfig(
+        client_id="demo",
+        secret=secrets.token_urlsafe(24),
+        redirect_uris=(f"{issuer}/demo/callback",),
+        providers=("sandbox",),
+        display_name="Demo app",
+    )
+    return Settings(
+        issuer=issuer,
+        clients={"demo": demo},
+        providers={"sandbox": sandbox},
+        demo=True,
+    )

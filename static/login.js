@@ -1,0 +1,102 @@
+// The desktop login page: live status over a websocket, countdown, phone simulator.
+// No inline script: the page hands its data over in data- attributes.
+(function () {
+  "use strict";
+  const root = document.getElementById("login");
+  if (!root) return;
+
+  const sessionId = root.dataset.session;
+  const expiresAt = Number(root.dataset.expiresAt);
+  const el = (id) => document.getElementById(id);
+  const statusLine = el("status");
+  const TEXT = {
+    pending: "Scan the code with your phone",
+    scanned: "Scanned. Continue on your phone",
+    confirmed: "Approved. Signing you in…",
+    completed: "Signed in",
+    expired: "This code has expired",
+    cancelled: "Cancelled",
+    denied: "The sign-in was declined",
+    failed: "The sign-in failed",
+  };
+  const FINAL = new Set(["completed", "expired", "cancelled", "denied", "failed"]);
+
+  let status = root.dataset.status;
+  let attempts = 0;
+  let socket = null;
+  let finished = false;
+
+  function setStatus(text) {
+    if (statusLine.textContent !== text) statusLine.textContent = text;
+  }
+
+  function show(event) {
+    status = event.status;
+    root.dataset.status = status;
+    setStatus(TEXT[status] || status);
+    el("qr").classList.toggle("dimmed", status !== "pending");
+    if (status === "confirmed") {
+      finished = true;
+      window.location.assign("/sessions/" + sessionId + "/resume");
+      return;
+    }
+    if (status === "expired") {
+      el("refresh-form").hidden = false;
+      el("countdown-line").hidden = true;
+      el("steps").hidden = true;
+    }
+    if (status === "denied" || status === "failed" || status === "cancelled") {
+      el("outcome").hidden = false;
+      el("outcome-text").textContent = event.message || TEXT[status];
+      el("steps").hidden = true;
+      el("countdown-line").hidden = true;
+    }
+    if (FINAL.has(status)) {
+      finished = true;
+      el("actions").hidden = true;
+    }
+  }
+
+  function connect() {
+    const scheme = window.location.protocol === "https:" ? "wss:" : "ws:";
+    socket = new WebSocket(scheme + "//" + window.location.host + "/sessions/" + sessionId + "/live");
+    socket.onmessage = (message) => {
+      attempts = 0;
+      show(JSON.parse(message.data));
+    };
+    socket.onclose = (closed) => {
+      if (finished) return;
+      if (closed.code === 1008) {
+        setStatus("This sign-in cannot continue in this browser. Start again from the app.");
+        return;
+      }
+      // Reconnect with exponential back-off and jitter: 0.5 s, 1 s, 2 s, … at most 10 s.
+      const delay = Math.min(10000, 500 * 2 ** attempts) * (0.5 + Math.random() / 2);
+      attempts += 1;
+      if (attempts > 2) setStatus("Reconnecting…");
+      window.setTimeout(connect, delay);
+    };
+  }
+
+  function tick() {
+    const left = Math.max(0, Math.round((expiresAt - Date.now()) / 1000));
+    const text = Math.floor(left / 60) + ":" + String(left % 60).padStart(2, "0");
+    const countdown = el("countdown");
+    if (countdown.textContent !== text) countdown.textContent = text;
+    if (left === 0 || FINAL.has(status)) return;
+    window.setTimeout(tick, 1000);
+  }
+
+  const simulator = el("simulator");
+  if (simulator) {
+    simulator.addEventListener("click", () => {
+      window.open(simulator.dataset.url, "qr-relay-phone", "width=390,height=780");
+    });
+  }
+
+  show({ status: status });
+  if (!FINAL.has(status)) {
+    connect();
+    tick();
+  }
+})();
