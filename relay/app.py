@@ -18,6 +18,7 @@ from starlette.staticfiles import StaticFiles
 
 from relay.accesslog import AccessLog
 from relay.core import Relay, build_relay
+from relay.headers import SecurityHeaders
 from relay.demo import app as demo_app
 from relay.oidc import authorize, discovery, token, userinfo
 from relay.oidc.keys import SigningKey
@@ -121,7 +122,10 @@ def create_app(
         routes=routes(settings),
         lifespan=lifespan,
         exception_handlers={HTTPException: http_error, Exception: unexpected_error},
-        middleware=[Middleware(AccessLog)],
+        middleware=[
+            Middleware(AccessLog),
+            Middleware(SecurityHeaders, hsts=settings.secure_cookies),
+        ],
     )
     app.state.relay = relay
     return app

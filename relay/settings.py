@@ -138,7 +138,8 @@ def parse_settings(
     if unknown:
         raise ConfigError(sorted(unknown)[0], "unknown key")
     for key, kind in TOP_LEVEL.items():
-        if key in data and not isinstance(data[key], kind):
+        # bool is a subclass of int in Python: `session_ttl = true` is not a number of seconds.
+        if key in data and (not isinstance(data[key], kind) or isinstance(data[key], bool)):
             raise ConfigError(key, f"must be {'an integer' if kind is int else 'a string'}")
     if "issuer" not in data:
         raise ConfigError("issuer", "is required (the relay's public base URL)")

@@ -35,6 +35,12 @@
     root.dataset.status = status;
     setStatus(TEXT[status] || status);
     el("qr").classList.toggle("dimmed", status !== "pending");
+    if (status !== "pending") {
+      // Scanned: the QR has done its job; what is left to do is on the phone (or Cancel).
+      el("steps").hidden = true;
+      el("same-device").hidden = true;
+      if (el("simulator")) el("simulator").hidden = true;
+    }
     if (status === "confirmed") {
       finished = true;
       window.location.assign("/sessions/" + sessionId + "/resume");

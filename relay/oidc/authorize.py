@@ -170,10 +170,13 @@ async def authorize(request: Request) -> Response:
             status_code=400,
         )
     assert checked.client is not None and checked.redirect_uri is not None
+    posted = request.method == "POST"
     try:
         check_state(checked)
     except OAuthError as error:  # a repeated or malformed state cannot be echoed back
-        return error_redirect(checked.redirect_uri, relay.settings.issuer, error, None)
+        return error_redirect(
+            checked.redirect_uri, relay.settings.issuer, error, None, after_post=posted
+        )
     try:
         check_response_type(checked)
         check_request_objects(checked)
@@ -183,7 +186,9 @@ async def authorize(request: Request) -> Response:
         nonce = check_nonce(checked)
         provider = check_provider(checked)
     except OAuthError as error:
-        return error_redirect(checked.redirect_uri, relay.settings.issuer, error, checked.state)
+        return error_redirect(
+            checked.redirect_uri, relay.settings.issuer, error, checked.state, after_post=posted
+        )
     except ProviderChoiceNeeded:
         return provider_picker(request, relay, checked)
 

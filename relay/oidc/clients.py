@@ -20,10 +20,13 @@ class BasicAuthFailed(InvalidClient):
 
 def basic_credentials(request: Request) -> tuple[str, str] | None:
     header = request.headers.get("authorization")
-    if header is None or header[:6].lower() != "basic ":
+    if header is None:
+        return None
+    scheme, _, value = header.strip().partition(" ")
+    if scheme.lower() != "basic":  # a bare "Basic" is a Basic attempt too (§5.2)
         return None
     try:
-        decoded = base64.b64decode(header[6:].strip(), validate=True).decode("utf-8")
+        decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
     except (binascii.Error, UnicodeDecodeError):
         raise BasicAuthFailed("the Basic authorization header is malformed") from None
     client_id, sep, secret = decoded.partition(":")

@@ -20,21 +20,30 @@ def with_query(uri: str, params: dict[str, str | None]) -> str:
 
 
 def redirect_to_client(
-    redirect_uri: str, issuer: str, params: dict[str, str | None]
+    redirect_uri: str, issuer: str, params: dict[str, str | None], *, after_post: bool = False
 ) -> RedirectResponse:
-    """An authorization response: always carries iss (RFC 9207)."""
+    """An authorization response: always carries iss (RFC 9207). After a POST it is a 303, so
+    the browser does not resend the form to the client (RFC 9700 §4.11)."""
     location = with_query(redirect_uri, {**params, "iss": issuer})
-    return RedirectResponse(location, status_code=302, headers={"Cache-Control": "no-store"})
+    return RedirectResponse(
+        location, status_code=303 if after_post else 302, headers={"Cache-Control": "no-store"}
+    )
 
 
 def error_redirect(
-    redirect_uri: str, issuer: str, error: OAuthError, state: str | None
+    redirect_uri: str,
+    issuer: str,
+    error: OAuthError,
+    state: str | None,
+    *,
+    after_post: bool = False,
 ) -> RedirectResponse:
     """RFC 6749 §4.1.2.1: the error goes back to the client's registered redirect_uri."""
     return redirect_to_client(
         redirect_uri,
         issuer,
         {"error": error.error, "error_description": error.description, "state": state},
+        after_post=after_post,
     )
 
 

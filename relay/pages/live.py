@@ -39,7 +39,8 @@ async def live(websocket: WebSocket) -> None:
 
 
 async def stream(websocket: WebSocket, relay: Relay, session_id: str) -> None:
-    receiving: asyncio.Task[Any] = asyncio.ensure_future(websocket.receive())
+    receiving: asyncio.Future[Any] = asyncio.ensure_future(websocket.receive())
+    waiting: asyncio.Future[Any] | None = None
     try:
         async with relay.sessions.subscribe(session_id) as subscription:
             session: LoginSession | None = await relay.sessions.find(session_id)
@@ -49,21 +50,22 @@ async def stream(websocket: WebSocket, relay: Relay, session_id: str) -> None:
             await websocket.send_json(event_of(session))
             sent = session.status
             while not session.final:
-                waiting = asyncio.ensure_future(subscription.get())
+                if waiting is None:
+                    waiting = asyncio.ensure_future(subscription.get())
                 timeout = max(session.expires_at - relay.sessions.now(), 0) + 0.05
                 done, _ = await asyncio.wait(
                     {waiting, receiving}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
                 )
                 if receiving in done:
-                    waiting.cancel()
-                    message = receiving.result()
-                    if message["type"] == "websocket.disconnect":
+                    if receiving.result()["type"] == "websocket.disconnect":
                         return
                     receiving = asyncio.ensure_future(websocket.receive())  # pings are ignored
-                    continue
-                if waiting not in done:
-                    waiting.cancel()  # the session's expiry is due: find() below expires it
-                # Events only wake us: the stored session is the truth, sent when it changed.
+                    if waiting not in done:
+                        continue
+                if waiting in done:
+                    waiting = None  # consumed; the next turn waits for the next event
+                # An event, or the expiry is due. Events only wake us: the stored session is
+                # the truth (find() also moves it to expired when due), sent when it changed.
                 latest = await relay.sessions.find(session_id)
                 if latest is None:
                     break
@@ -74,3 +76,5 @@ async def stream(websocket: WebSocket, relay: Relay, session_id: str) -> None:
         await websocket.close(1000)
     finally:
         receiving.cancel()
+        if waiting is not None:
+            waiting.cancel()

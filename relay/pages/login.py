@@ -145,6 +145,7 @@ async def cancel(request: Request) -> Response:
             relay.settings.issuer,
             AccessDenied("The sign-in was cancelled on the computer."),
             back.state,
+            after_post=True,
         )
     return RedirectResponse(f"/sessions/{session.id}", status_code=303)
 

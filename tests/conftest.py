@@ -1,0 +1,134 @@
+"""Shared fixtures: a relay app in-process, clients for the desktop and the phone, and a real
+uvicorn server for what needs real sockets (websockets)."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import AsyncIterator, Callable
+from dataclasses import replace
+
+import httpx
+import pytest
+import uvicorn
+from starlette.applications import Starlette
+
+from relay.app import create_app
+from relay.oidc.keys import SigningKey
+from relay.settings import ClientConfig, ProviderConfig, Settings
+from tests.flows import Relay, SelfTransport
+
+ISSUER = "http://relay.test"
+RP_REDIRECT = "https://rp.example/callback"
+
+
+@pytest.fixture(scope="session")
+def signing_key() -> SigningKey:
+    return SigningKey.generate()  # RSA key generation is slow: once per test run
+
+
+def make_settings(issuer: str = ISSUER, **overrides: object) -> Settings:
+    providers = {
+        "sandbox": ProviderConfig(
+            name="sandbox",
+            kind="sandbox",
+            display_name="Sandbox",
+            client_id="relay",
+            client_secret="sandbox-secret",
+        ),
+        "sandbox2": ProviderConfig(
+            name="sandbox2",
+            kind="sandbox",
+            display_name="Second sandbox",
+            client_id="relay2",
+            client_secret="sandbox2-secret",
+        ),
+    }
+    clients = {
+        "rp": ClientConfig(
+            client_id="rp",
+            secret="rp-secret",
+            redirect_uris=(RP_REDIRECT,),
+            providers=("sandbox",),
+            display_name="Example RP",
+        ),
+        "multi": ClientConfig(
+            client_id="multi",
+            secret="multi-secret",
+            redirect_uris=("https://multi.example/a", "https://multi.example/b?x=1"),
+            providers=("sandbox", "sandbox2"),
+            display_name="Multi RP",
+        ),
+        "demo": ClientConfig(
+            client_id="demo",
+            secret="demo-secret",
+            redirect_uris=(f"{issuer}/demo/callback",),
+            providers=("sandbox",),
+            display_name="Demo app",
+        ),
+    }
+    settings = Settings(
+        issuer=issuer, clients=clients, providers=providers, demo=True, signing_key=None
+    )
+    return replace(settings, **overrides)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def settings() -> Settings:
+    return make_settings()
+
+
+@pytest.fixture
+def app_factory(
+    signing_key: SigningKey,
+) -> Callable[[Settings], Starlette]:
+    def build(settings: Settings) -> Starlette:
+        transport = SelfTransport()
+        app = create_app(settings, keys=signing_key, http_transport=transport)
+        transport.bind(app, settings.issuer)
+        return app
+
+    return build
+
+
+@pytest.fixture
+async def relay(
+    settings: Settings, app_factory: Callable[[Settings], Starlette]
+) -> AsyncIterator[Relay]:
+    """The relay in-process; upstream calls (the sandbox, the demo) loop back into it."""
+    app = app_factory(settings)
+    async with Relay(app, settings) as r:
+        yield r
+
+
+def free_socket() -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    return sock
+
+
+@pytest.fixture
+async def served(signing_key: SigningKey, request: pytest.FixtureRequest) -> AsyncIterator[Relay]:
+    """The relay on a real uvicorn server on a free local port (for websockets).
+    Parametrize indirectly with a dict of Settings overrides."""
+    overrides = getattr(request, "param", {})
+    sock = free_socket()
+    port = sock.getsockname()[1]
+    settings = make_settings(f"http://127.0.0.1:{port}", **overrides)
+    app = create_app(settings, keys=signing_key)
+    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on")
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    for _ in range(500):  # uvicorn offers no event for "started"; wait up to 5 s
+        if server.started or task.done():
+            break
+        await asyncio.sleep(0.01)
+    assert server.started, "uvicorn did not start"
+    try:
+        async with Relay(app, settings, transport=httpx.AsyncHTTPTransport()) as r:
+            yield r
+    finally:
+        server.should_exit = True
+        await task
+        sock.close()

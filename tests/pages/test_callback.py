@@ -1,0 +1,99 @@
+"""GET /callback/{provider}: malformed answers change nothing; the upstream state is single use."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from tests.flows import Relay, query_of
+
+
+async def callback_location(relay: Relay) -> tuple[str, str]:
+    """A login up to the sandbox's redirect back to the relay (not yet followed)."""
+    started = await relay.start()
+    await relay.scan(started.scan_url)
+    back = await relay.at_sandbox(started.session_id)
+    return started.session_id, back.headers["location"]
+
+
+def upstream_records(relay: Relay) -> list[str]:
+    return [k for k in relay.core.store._data if k.startswith("upstream:")]  # type: ignore[attr-defined]
+
+
+async def test_callback_malformed_answers_change_nothing(relay: Relay) -> None:
+    session_id, location = await callback_location(relay)
+    state = query_of(location)["state"]
+    for query in (
+        "",
+        "code=abc",
+        f"state={state}",  # neither code nor error
+        f"state={state}&state={state}&code=abc",
+        f"state={state}&code=a&code=b",
+        f"state={'x' * 300}&code=abc",
+        f"state={state}&code=%ff%fe",
+    ):
+        page = await relay.phone.get(f"/callback/sandbox?{query}")
+        assert page.status_code == 400, query
+        assert "not valid" in page.text
+    assert len(upstream_records(relay)) == 1
+    assert (await relay.core.sessions.get(session_id)).status == "scanned"
+
+    done = await relay.phone.get(location)  # the real answer still works
+    assert "Return to your computer" in done.text
+
+
+async def test_callback_unknown_state(relay: Relay) -> None:
+    page = await relay.phone.get("/callback/sandbox?state=0123456789abcdef&code=abc")
+    assert page.status_code == 400
+    assert "expired or was used" in page.text
+
+
+async def test_callback_replayed_is_refused_and_login_kept(relay: Relay) -> None:
+    session_id, location = await callback_location(relay)
+    first = await relay.phone.get(location)
+    assert "Return to your computer" in first.text
+    again = await relay.phone.get(location)
+    assert again.status_code == 400
+    assert "expired or was used" in again.text
+    assert (await relay.core.sessions.get(session_id)).status == "confirmed"
+
+
+async def test_callback_on_another_providers_path_is_refused(relay: Relay) -> None:
+    session_id, location = await callback_location(relay)
+    other = location.replace("/callback/sandbox?", "/callback/sandbox2?")
+    page = await relay.phone.get(other)
+    assert page.status_code == 400
+    assert (await relay.core.sessions.get(session_id)).status == "scanned"
+
+
+async def test_callback_unknown_provider(relay: Relay) -> None:
+    page = await relay.phone.get("/callback/nope?state=abc&code=def")
+    assert page.status_code == 404
+
+
+async def test_callback_after_desktop_cancelled_does_not_confirm(relay: Relay) -> None:
+    session_id, location = await callback_location(relay)
+    await relay.desktop.post(f"/sessions/{session_id}/cancel")
+    page = await relay.phone.get(location)
+    assert "Sign-in cancelled" in page.text
+    assert (await relay.core.sessions.get(session_id)).status == "cancelled"
+
+
+async def test_callback_provider_error_fails_with_its_code(relay: Relay) -> None:
+    session_id, location = await callback_location(relay)
+    state = query_of(location)["state"]
+    path = urlsplit(location).path
+    page = await relay.phone.get(f"{path}?state={state}&error=server_error")
+    assert "The sign-in failed" in page.text
+    session = await relay.core.sessions.get(session_id)
+    assert session.status == "failed"
+    assert session.reason == "server_error"
+
+
+async def test_callback_with_a_code_the_provider_rejects_fails(relay: Relay) -> None:
+    session_id, location = await callback_location(relay)
+    state = query_of(location)["state"]
+    page = await relay.phone.get(f"/callback/sandbox?state={state}&code=forged-code")
+    assert "The sign-in failed" in page.text
+    session = await relay.core.sessions.get(session_id)
+    assert session.status == "failed"
+    assert session.reason == "invalid_code"

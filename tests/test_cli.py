@@ -1,0 +1,135 @@
+"""qr-relay serve | demo | check-config, run as a user runs them."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import stat
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+
+from relay.cli import main
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def write_config(folder: Path, port: int, extra: str = "") -> Path:
+    path = folder / "relay.toml"
+    path.write_text(
+        f'issuer = "http://127.0.0.1:{port}"\n'
+        f"{extra}\n"
+        "[clients.auth0]\n"
+        'secret = "env:TEST_RELAY_SECRET"\n'
+        'redirect_uris = ["https://tenant.auth0.com/login/callback"]\n'
+        'providers = ["sandbox"]\n'
+        "[providers.sandbox]\n"
+        'kind = "sandbox"\n'
+    )
+    return path
+
+
+class Run:
+    log = ""  # everything the process printed, once it has stopped
+
+
+@contextmanager
+def running(args: list[str], env: dict[str, str], port: int) -> Iterator[Run]:
+    run = Run()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "relay", *args],
+        env={**os.environ, **env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        for _ in range(200):  # up to 10 s to start
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.05)
+            if process.poll() is not None:
+                break
+        else:
+            raise AssertionError("the relay did not start")
+        yield run
+    finally:
+        process.send_signal(signal.SIGTERM)
+        run.log, _ = process.communicate(timeout=10)
+
+
+def test_cli_check_config_prints_clients_providers_and_warnings(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TEST_RELAY_SECRET", "s3cret-value")
+    config = write_config(tmp_path, 8000)
+    assert main(["check-config", "--config", str(config)]) == 0
+    out = capsys.readouterr().out
+    assert "client   auth0: providers sandbox" in out
+    assert "redirect_uri https://tenant.auth0.com/login/callback" in out
+    assert "provider sandbox: kind sandbox" in out
+    assert "warning: store is memory://" in out
+    assert "does not exist: it will be generated" in out
+    assert "s3cret-value" not in out
+
+
+def test_cli_without_config_says_how_to_give_one(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("RELAY_CONFIG", raising=False)
+    assert main(["check-config"]) == 2
+    assert "pass --config FILE or set RELAY_CONFIG" in capsys.readouterr().err
+
+
+def test_cli_wrong_config_names_the_key(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("TEST_RELAY_SECRET", raising=False)
+    config = write_config(tmp_path, 8000)
+    assert main(["check-config", "--config", str(config)]) == 2
+    err = capsys.readouterr().err
+    assert "clients.auth0.secret" in err and "TEST_RELAY_SECRET is not set" in err
+
+
+def test_cli_serve_generates_a_signing_key_once_and_keeps_it(tmp_path: Path) -> None:
+    port = free_port()
+    config = write_config(tmp_path, port)
+    env = {"RELAY_CONFIG": str(config), "TEST_RELAY_SECRET": "s3cret-value"}
+    with running(["serve", "--port", str(port)], env, port) as process:
+        jwks = httpx.get(f"http://127.0.0.1:{port}/jwks.json").json()
+        discovery = httpx.get(f"http://127.0.0.1:{port}/.well-known/openid-configuration")
+        assert discovery.json()["issuer"] == f"http://127.0.0.1:{port}"
+    log = process.log
+    assert "GENERATED A NEW SIGNING KEY" in log
+    assert "store is memory://" in log
+    key = tmp_path / "relay-signing-key.pem"
+    assert stat.S_IMODE(key.stat().st_mode) == 0o600
+
+    with running(["serve", "--port", str(port)], env, port) as process:
+        again = httpx.get(f"http://127.0.0.1:{port}/jwks.json").json()
+    assert again["keys"][0]["kid"] == jwks["keys"][0]["kid"]
+    assert "GENERATED" not in process.log
+    assert "s3cret-value" not in log
+
+
+def test_cli_demo_serves_the_demo_where_it_says(tmp_path: Path) -> None:
+    port = free_port()
+    with running(["demo", "--port", str(port)], {}, port) as process:
+        page = httpx.get(f"http://127.0.0.1:{port}/demo")
+        assert page.status_code == 200
+        assert "Sign in with a QR code" in page.text
+    out = process.log
+    assert f"Open http://127.0.0.1:{port}/demo" in out
