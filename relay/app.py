@@ -18,8 +18,8 @@ from starlette.staticfiles import StaticFiles
 
 from relay.accesslog import AccessLog
 from relay.core import Relay, build_relay
-from relay.headers import SecurityHeaders
 from relay.demo import app as demo_app
+from relay.headers import SecurityHeaders
 from relay.oidc import authorize, discovery, token, userinfo
 from relay.oidc.keys import SigningKey
 from relay.pages import callback, live, login, phone

@@ -33,6 +33,12 @@ def warnings_for(settings: Settings) -> list[str]:
         found.append("store is memory://: logins live in this one process and are lost on restart")
     if settings.signing_key and not os.path.exists(settings.signing_key):
         found.append(f"signing key {settings.signing_key} does not exist: it will be generated")
+    sandboxes = [p.name for p in settings.providers.values() if p.kind == "sandbox"]
+    if sandboxes:
+        found.append(
+            f"sandbox provider {', '.join(sandboxes)} is configured: anyone can sign in through "
+            "it as anyone (for testing only)"
+        )
     return found
 
 
@@ -59,7 +65,14 @@ def serve(args: argparse.Namespace) -> int:
 
 
 def demo(args: argparse.Namespace) -> int:
-    settings = demo_settings(args.host, args.port)
+    settings = demo_settings(args.host, args.port, issuer=args.issuer)
+    if args.host in ("0.0.0.0", "::") and not args.issuer:  # noqa: S104
+        print(
+            "  Listening on every interface, but the QR codes point at 127.0.0.1, which a phone "
+            "cannot reach.\n  To scan with a real phone, add --issuer http://<this computer's "
+            f"LAN address>:{args.port}",
+            flush=True,
+        )
     print(
         "\n  QR login relay: the demo (memory store, sandbox provider, demo relying party)\n\n"
         f"  Open {settings.issuer}/demo and press Sign in.\n"
@@ -101,6 +114,12 @@ def parser() -> argparse.ArgumentParser:
         if name != "check-config":
             command.add_argument("--host", default="127.0.0.1", help="listen address")
             command.add_argument("--port", type=int, default=8000, help="listen port")
+        if name == "demo":
+            command.add_argument(
+                "--issuer",
+                help="public base URL for links and QR codes, e.g. http://192.168.1.20:8000 "
+                "so a real phone on the same network can open them (default: http://HOST:PORT)",
+            )
     return root
 
 

@@ -9,7 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import httpx
+from joserfc.errors import JoseError
 
+from relay.errors import ConfigError
 from relay.events import Events, open_events
 from relay.oidc.keys import SigningKey
 from relay.providers import Provider, build_providers
@@ -37,6 +39,19 @@ class Relay:
         await self.store.close()
 
 
+def signing_key(settings: Settings) -> SigningKey:
+    try:
+        if settings.signing_key_pem:
+            return SigningKey.from_pem(settings.signing_key_pem)
+        if settings.signing_key:
+            return SigningKey.load_or_create(settings.signing_key)
+    except (ValueError, JoseError) as exc:
+        raise ConfigError("signing_key", f"not a usable RSA private key in PEM: {exc}") from None
+    except OSError as exc:
+        raise ConfigError("signing_key", f"cannot read or create the key file: {exc}") from None
+    return SigningKey.generate()
+
+
 def build_relay(
     settings: Settings,
     *,
@@ -44,11 +59,7 @@ def build_relay(
     http_transport: httpx.AsyncBaseTransport | None = None,
 ) -> Relay:
     if keys is None:
-        keys = (
-            SigningKey.load_or_create(settings.signing_key)
-            if settings.signing_key
-            else SigningKey.generate()
-        )
+        keys = signing_key(settings)
     store = open_store(settings.store)
     events = open_events(settings.store)
     http = httpx.AsyncClient(

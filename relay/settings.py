@@ -20,6 +20,8 @@ from urllib.parse import urlsplit
 from relay.errors import ConfigError
 
 PROVIDER_KINDS = ("sandbox",)  # wechat, tiktok, mixin, oauth2 and oidc follow
+# Keys a provider table may hold beyond PROVIDER_KEYS, per kind (kept in ProviderConfig.options).
+KIND_KEYS: dict[str, frozenset[str]] = {"sandbox": frozenset()}
 DEFAULT_SIGNING_KEY = "relay-signing-key.pem"
 
 
@@ -58,6 +60,7 @@ class Settings:
     code_ttl: int = 60  # seconds a relay authorization code stays valid
     access_token_ttl: int = 3600  # seconds an access token stays valid
     signing_key: str | None = None  # PEM path; None: an ephemeral key (demo and tests)
+    signing_key_pem: str | None = None  # the PEM itself, from `signing_key = "env:NAME"`
     clients: Mapping[str, ClientConfig] = field(default_factory=dict)
     providers: Mapping[str, ProviderConfig] = field(default_factory=dict)
     demo: bool = False  # mount the demo relying party at /demo
@@ -143,7 +146,8 @@ def parse_settings(
             raise ConfigError(key, f"must be {'an integer' if kind is int else 'a string'}")
     if "issuer" not in data:
         raise ConfigError("issuer", "is required (the relay's public base URL)")
-    issuer = check_url("issuer", data["issuer"]).rstrip("/")
+    # A bare origin: every URL the relay builds (and the pages' scripts) starts at its root.
+    issuer = check_url("issuer", data["issuer"], allow_path=False).rstrip("/")
     if urlsplit(issuer).query:
         raise ConfigError("issuer", "must not have a query")
     for key in ("session_ttl", "code_ttl", "access_token_ttl"):
@@ -153,16 +157,28 @@ def parse_settings(
     providers = _parse_providers(data.get("providers", {}), environ)
     clients = _parse_clients(data.get("clients", {}), providers, environ)
 
-    signing_key = data.get("signing_key", DEFAULT_SIGNING_KEY)
-    if base_dir is not None and not Path(signing_key).is_absolute():
+    store = data.get("store", "memory://")
+    if not store.startswith("memory://"):
+        raise ConfigError("store", f'"{store}" is not supported (use "memory://")')
+
+    signing_key: str | None = data.get("signing_key", DEFAULT_SIGNING_KEY)
+    signing_key_pem = None
+    if signing_key is not None and signing_key.startswith("env:"):
+        # Platforms that wipe the disk on each deploy keep the key in the environment.
+        signing_key_pem = resolve_secret("signing_key", signing_key, environ)
+        signing_key = None
+        if "PRIVATE KEY-----" not in signing_key_pem:
+            raise ConfigError("signing_key", "the environment variable does not hold a PEM key")
+    elif signing_key is not None and base_dir is not None and not Path(signing_key).is_absolute():
         signing_key = str(base_dir / signing_key)
     return Settings(
         issuer=issuer,
-        store=data.get("store", "memory://"),
+        store=store,
         session_ttl=data.get("session_ttl", 180),
         code_ttl=data.get("code_ttl", 60),
         access_token_ttl=data.get("access_token_ttl", 3600),
         signing_key=signing_key,
+        signing_key_pem=signing_key_pem,
         clients=clients,
         providers=providers,
     )
@@ -179,12 +195,17 @@ def _parse_providers(raw: Any, environ: Mapping[str, str]) -> dict[str, Provider
         kind = table.get("kind")
         if kind not in PROVIDER_KINDS:
             raise ConfigError(f"{where}.kind", f"must be one of {', '.join(PROVIDER_KINDS)}")
+        unknown = set(table) - PROVIDER_KEYS - KIND_KEYS[kind]
+        if unknown:
+            raise ConfigError(f"{where}.{sorted(unknown)[0]}", f'unknown key for kind "{kind}"')
         for key in ("authorize_url", "token_url", "userinfo_url"):
             if key in table:
                 check_url(f"{where}.{key}", table[key])
         if kind == "sandbox":
             # The sandbox runs inside the relay; its credentials only need to agree with itself.
             client_id = table.get("client_id", "relay")
+            if not isinstance(client_id, str) or not client_id:
+                raise ConfigError(f"{where}.client_id", "must be a non-empty string")
             client_secret = resolve_secret(
                 f"{where}.client_secret", table.get("client_secret", "sandbox-secret"), environ
             )
@@ -256,12 +277,17 @@ def load_settings(path: str | Path, *, environ: Mapping[str, str] | None = None)
     return parse_settings(data, environ=environ, base_dir=path.resolve().parent)
 
 
-def demo_settings(host: str = "127.0.0.1", port: int = 8000) -> Settings:
+def demo_settings(
+    host: str = "127.0.0.1", port: int = 8000, *, issuer: str | None = None
+) -> Settings:
     """The embedded default: memory store, sandbox provider, the demo relying party."""
-    shown_host = f"[{host}]" if ":" in host else host
-    if host in ("0.0.0.0", "::"):  # noqa: S104 - listening everywhere; links use localhost
-        shown_host = "127.0.0.1"
-    issuer = f"http://{shown_host}:{port}"
+    if issuer is not None:
+        issuer = check_url("--issuer", issuer, allow_path=False).rstrip("/")
+    else:
+        shown_host = f"[{host}]" if ":" in host else host
+        if host in ("0.0.0.0", "::"):  # noqa: S104 - listening everywhere; links use localhost
+            shown_host = "127.0.0.1"
+        issuer = f"http://{shown_host}:{port}"
     sandbox = ProviderConfig(
         name="sandbox",
         kind="sandbox",

@@ -83,6 +83,7 @@ def test_cli_check_config_prints_clients_providers_and_warnings(
     assert "provider sandbox: kind sandbox" in out
     assert "warning: store is memory://" in out
     assert "does not exist: it will be generated" in out
+    assert "sandbox provider sandbox is configured" in out
     assert "s3cret-value" not in out
 
 

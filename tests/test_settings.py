@@ -49,7 +49,6 @@ scope = "profile"
 authorize_url = "https://staging.example/authorize"
 token_url = "https://staging.example/token"
 userinfo_url = "https://staging.example/userinfo"
-colour = "blue"
 """
 
 ENV = {"AUTH0_RELAY_SECRET": "auth0-secret-value", "STAGING_SECRET": "staging-secret-value"}
@@ -127,7 +126,6 @@ def test_settings_full_file_parses(tmp_path: Path) -> None:
         authorize_url="https://staging.example/authorize",
         token_url="https://staging.example/token",
         userinfo_url="https://staging.example/userinfo",
-        options={"colour": "blue"},
     )
 
 
@@ -145,9 +143,30 @@ def test_settings_issuer_trailing_slash_is_stripped(tmp_path: Path) -> None:
     assert load(tmp_path, text).issuer == "https://login.example.com"
 
 
-def test_settings_issuer_with_path_keeps_it_without_slash(tmp_path: Path) -> None:
+def test_settings_issuer_with_path_is_refused(tmp_path: Path) -> None:
+    """The pages and their script build URLs from the origin's root."""
     text = replace_line(MINIMAL, '"https://login.example.com"', '"https://example.com/relay/"')
-    assert load(tmp_path, text).issuer == "https://example.com/relay"
+    error = config_error(tmp_path, text)
+    assert error.key == "issuer"
+    assert "bare origin" in str(error)
+
+
+def test_settings_store_other_than_memory_is_refused(tmp_path: Path) -> None:
+    text = 'store = "ftp://example.com"\n' + MINIMAL
+    error = config_error(tmp_path, text)
+    assert error.key == "store"
+    assert "ftp://example.com" in str(error)
+
+
+def test_settings_signing_key_from_the_environment(tmp_path: Path) -> None:
+    pem = "-----BEGIN PRIVATE KEY-----\nMIIE...\n-----END PRIVATE KEY-----\n"
+    text = 'signing_key = "env:RELAY_KEY_PEM"\n' + MINIMAL
+    settings = load(tmp_path, text, {**ENV, "RELAY_KEY_PEM": pem})
+    assert settings.signing_key is None
+    assert settings.signing_key_pem == pem
+
+    error = config_error(tmp_path, text, {**ENV, "RELAY_KEY_PEM": "not a key"})
+    assert error.key == "signing_key"
 
 
 def test_settings_http_issuer_does_not_use_secure_cookies(tmp_path: Path) -> None:
@@ -412,3 +431,16 @@ def test_demo_settings_secrets_are_fresh_each_time() -> None:
     first, second = demo_settings(), demo_settings()
     assert first.clients["demo"].secret != second.clients["demo"].secret
     assert first.providers["sandbox"].client_secret != second.providers["sandbox"].client_secret
+
+
+def test_settings_unknown_provider_key_is_refused(tmp_path: Path) -> None:
+    text = MINIMAL + 'client_secert = "typo"\n'
+    error = config_error(tmp_path, text)
+    assert error.key == "providers.sandbox.client_secert"
+    assert 'unknown key for kind "sandbox"' in str(error)
+
+
+def test_settings_demo_with_a_public_issuer_for_real_phones() -> None:
+    settings = demo_settings("0.0.0.0", 8000, issuer="http://192.168.1.20:8000/")
+    assert settings.issuer == "http://192.168.1.20:8000"
+    assert settings.clients["demo"].redirect_uris == ("http://192.168.1.20:8000/demo/callback",)

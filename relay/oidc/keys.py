@@ -23,15 +23,31 @@ class SigningKey:
         return cls(RSAKey.generate_key(2048, private=True))
 
     @classmethod
+    def from_pem(cls, pem: str | bytes) -> SigningKey:
+        key = RSAKey.import_key(pem)
+        if not key.is_private:
+            raise ValueError("the signing key must be an RSA private key")
+        return cls(key)
+
+    @classmethod
     def load_or_create(cls, path: str | Path) -> SigningKey:
         """Read a PEM private key, or create one there (mode 0600) with a loud warning."""
         path = Path(path)
         if path.exists():
-            return cls(RSAKey.import_key(path.read_bytes()))
+            return cls.from_pem(path.read_bytes())
         key = RSAKey.generate_key(2048, private=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        # Write to a private temporary file, then link it into place: of several processes
+        # starting at once exactly one wins, and the others read the complete winner.
+        temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "wb") as file:
             file.write(key.as_pem(private=True))
+        try:
+            os.link(temporary, path)
+        except FileExistsError:
+            return cls.from_pem(path.read_bytes())
+        finally:
+            temporary.unlink()
         log.warning(
             "GENERATED A NEW SIGNING KEY at %s. Keep this file: every process of this relay must "
             "share it, and replacing it invalidates id_tokens already issued.",

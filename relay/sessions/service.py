@@ -92,7 +92,10 @@ class LoginSessions:
         record = await self.store.get(session_key(session_id))
         if record is None:
             return None
-        return await self.expire_if_due(LoginSession.from_record(record))
+        try:
+            return await self.expire_if_due(LoginSession.from_record(record))
+        except SessionNotFound:  # its TTL ran out between the read and the expiry
+            return None
 
     async def get(self, session_id: str) -> LoginSession:
         session = await self.find(session_id)

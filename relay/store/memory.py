@@ -1,13 +1,15 @@
 """The in-memory store: the default, for a single process.
 
 Every operation runs without an `await` between its read and its write, so on one event loop it
-is atomic. Expired records are dropped when touched and by a sweep that runs at most every
+is atomic. Records are kept as JSON text, as Redis keeps them: what cannot be serialised fails
+here first, a tuple comes back as a list, and no caller can change a stored record by mistake.
+Expired records are dropped when touched and by a sweep that runs at most every
 `sweep_interval` seconds from inside `create` (no timer task per record, no background loop).
 """
 
 from __future__ import annotations
 
-import copy
+import json
 import time
 from collections.abc import Callable
 
@@ -21,7 +23,7 @@ class MemoryStore:
         clock: Callable[[], float] = time.monotonic,
         sweep_interval: float = 30.0,  # seconds between sweeps of expired records
     ) -> None:
-        self._data: dict[str, tuple[float, Record]] = {}
+        self._data: dict[str, tuple[float, str]] = {}
         self._clock = clock
         self._sweep_interval = sweep_interval
         self._next_sweep = clock() + sweep_interval
@@ -29,7 +31,7 @@ class MemoryStore:
     def __len__(self) -> int:
         return len(self._data)
 
-    def _live(self, key: str) -> tuple[float, Record] | None:
+    def _live(self, key: str) -> tuple[float, str] | None:
         item = self._data.get(key)
         if item is None:
             return None
@@ -50,24 +52,24 @@ class MemoryStore:
         self._sweep()
         if self._live(key) is not None:
             return False
-        self._data[key] = (self._clock() + ttl, copy.deepcopy(record))
+        self._data[key] = (self._clock() + ttl, json.dumps(record))
         return True
 
     async def get(self, key: str) -> Record | None:
         item = self._live(key)
-        return copy.deepcopy(item[1]) if item else None
+        return _load(item[1]) if item else None
 
     async def put(self, key: str, record: Record, ttl: float) -> None:
-        self._data[key] = (self._clock() + ttl, copy.deepcopy(record))
+        self._data[key] = (self._clock() + ttl, json.dumps(record))
 
     async def transition(
         self, key: str, expected: str, record: Record, ttl: float | None = None
     ) -> bool:
         item = self._live(key)
-        if item is None or item[1].get("status") != expected:
+        if item is None or _load(item[1]).get("status") != expected:
             return False
         deadline = item[0] if ttl is None else self._clock() + ttl
-        self._data[key] = (deadline, copy.deepcopy(record))
+        self._data[key] = (deadline, json.dumps(record))
         return True
 
     async def consume(self, key: str) -> Record | None:
@@ -75,7 +77,7 @@ class MemoryStore:
         if item is None:
             return None
         del self._data[key]
-        return item[1]
+        return _load(item[1])
 
     async def delete(self, key: str) -> None:
         self._data.pop(key, None)
@@ -85,3 +87,8 @@ class MemoryStore:
 
     async def close(self) -> None:
         self._data.clear()
+
+
+def _load(text: str) -> Record:
+    record: Record = json.loads(text)
+    return record
