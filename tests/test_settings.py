@@ -418,7 +418,7 @@ def test_demo_settings_follows_host_and_port() -> None:
 @pytest.mark.parametrize(
     ("host", "issuer"),
     [
-        ("0.0.0.0", "http://127.0.0.1:8000"),  # noqa: S104 - the demo's listen-everywhere host
+        ("0.0.0.0", "http://127.0.0.1:8000"),
         ("::", "http://127.0.0.1:8000"),
         ("::1", "http://[::1]:8000"),
     ],
