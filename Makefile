@@ -4,6 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
+ISSUER ?=
 
 .PHONY: demo test lint bench clean
 
@@ -17,7 +18,7 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	touch $@
 
 demo: $(VENV)/.installed
-	$(BIN)/qr-relay demo --host $(HOST) --port $(PORT)
+	$(BIN)/qr-relay demo --host $(HOST) --port $(PORT) $(if $(ISSUER),--issuer $(ISSUER))
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check relay tests bench
