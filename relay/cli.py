@@ -22,6 +22,10 @@ def configure_logging() -> None:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    # httpx logs every upstream request's full URL at INFO; some providers (WeChat) carry the
+    # app secret and the code in the query string. The relay logs its own requests instead.
+    for noisy in ("httpx", "httpcore"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
 def warnings_for(settings: Settings) -> list[str]:
