@@ -47,7 +47,10 @@
       return;
     }
     if (status === "expired") {
+      // Refresh for a new code, or give up and go back to the app.
       el("refresh-form").hidden = false;
+      el("outcome").hidden = false;
+      el("outcome-text").textContent = "";
       el("countdown-line").hidden = true;
       el("steps").hidden = true;
     }

@@ -120,3 +120,9 @@ async def test_login_expiry_is_pushed_to_the_desktop_and_refresh_starts_afresh(
     assert session.status == "pending"
     assert session.request.state == "rp-state-123"
     assert session.request.nonce == "rp-nonce-456"
+
+    gave_up = await served.resume(started.session_id)  # "Back to Example RP" on the old page
+    answer = query_of(gave_up.headers["location"])
+    assert answer["error"] == "access_denied"
+    assert answer["error_description"] == "This code has expired"
+    assert answer["state"] == "rp-state-123"

@@ -27,7 +27,7 @@ STATUS_TEXT = {
     Status.SCANNED: "Scanned. Continue on your phone",
     Status.CONFIRMED: "Approved. Signing you in…",
     Status.COMPLETED: "Signed in",
-    Status.EXPIRED: "This code has expired",
+    Status.EXPIRED: "This code has expired",  # also the error_description back to the client
     Status.CANCELLED: "Cancelled",
     Status.DENIED: "The sign-in was declined",
     Status.FAILED: "The sign-in failed",
@@ -104,7 +104,7 @@ async def resume(request: Request) -> Response:
             return already_finished(request)
         code = await issue_code(relay, session)
         return redirect_to_client(back.redirect_uri, issuer, {"code": code, "state": back.state})
-    if session.status in (Status.DENIED, Status.FAILED, Status.CANCELLED):
+    if session.status in (Status.DENIED, Status.FAILED, Status.CANCELLED, Status.EXPIRED):
         description = session.message or STATUS_TEXT[session.status]
         return error_redirect(back.redirect_uri, issuer, AccessDenied(description), back.state)
     if session.status is Status.COMPLETED:
