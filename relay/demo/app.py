@@ -7,8 +7,6 @@ authorization response parameter (RFC 9207), and shows the claims and the userin
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import hmac
 import secrets
 import time
@@ -24,6 +22,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from relay.core import Relay
+from relay.digests import new_verifier, s256
 from relay.errors import InvalidRequest
 from relay.params import query_params
 from relay.templating import render
@@ -48,9 +47,8 @@ async def index(request: Request) -> Response:
 async def login(request: Request) -> Response:
     relay: Relay = request.app.state.relay
     state = secrets.token_urlsafe(24)
-    verifier = secrets.token_urlsafe(48)
+    verifier = new_verifier()
     nonce = secrets.token_urlsafe(24)
-    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=")
     await relay.store.create(
         f"demo:{state}", {"verifier": verifier, "nonce": nonce, "started": time.time()}, LOGIN_TTL
     )
@@ -62,7 +60,7 @@ async def login(request: Request) -> Response:
             "scope": "openid profile",
             "state": state,
             "nonce": nonce,
-            "code_challenge": challenge.decode(),
+            "code_challenge": s256(verifier),
             "code_challenge_method": "S256",
         }
     )

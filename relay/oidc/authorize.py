@@ -20,10 +20,11 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from relay.core import Relay
+from relay.digests import sha256_hex
 from relay.errors import InvalidRequest, OAuthError, UnsupportedResponseType
 from relay.oidc.discovery import SCOPES_SUPPORTED
 from relay.oidc.responses import error_redirect
-from relay.pages.binding import secret_hash, set_desktop_cookie
+from relay.pages.binding import set_desktop_cookie
 from relay.params import Params, form_params, query_params
 from relay.sessions import AuthorizationRequest
 from relay.settings import ClientConfig
@@ -208,7 +209,7 @@ async def authorize(request: Request) -> Response:
 async def start_login(relay: Relay, auth_request: AuthorizationRequest) -> Response:
     """Start a LoginSession, bind it to this browser, and show its login page."""
     secret = secrets.token_urlsafe(32)
-    session = await relay.sessions.start(auth_request, secret_hash(secret))
+    session = await relay.sessions.start(auth_request, sha256_hex(secret))
     response = RedirectResponse(f"/sessions/{session.id}", status_code=303)
     set_desktop_cookie(response, relay, session.id, secret)
     return response

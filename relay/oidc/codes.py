@@ -8,28 +8,24 @@ The store never holds a usable code or token, only hashes of them.
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from typing import Any
 
 from relay.core import Relay
+from relay.digests import sha256_hex
 from relay.sessions import LoginSession
 
 
-def digest(value: str) -> str:
-    return hashlib.sha256(value.encode()).hexdigest()
-
-
 def code_key(code: str) -> str:
-    return f"code:{digest(code)}"
+    return f"code:{sha256_hex(code)}"
 
 
 def grant_key(code: str) -> str:
-    return f"grant:{digest(code)}"
+    return f"grant:{sha256_hex(code)}"
 
 
 def token_key(access_token: str) -> str:
-    return f"token:{digest(access_token)}"
+    return f"token:{sha256_hex(access_token)}"
 
 
 async def issue_code(relay: Relay, session: LoginSession) -> str:

@@ -7,7 +7,6 @@ Cache-Control: no-store. invalid_client is 401, with WWW-Authenticate when Basic
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import re
@@ -19,20 +18,16 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from relay.core import Relay
+from relay.digests import b64url, s256, sha256_hex
 from relay.errors import InvalidGrant, InvalidRequest, OAuthError, UnsupportedGrantType
 from relay.oidc.clients import BasicAuthFailed, authenticate_client
-from relay.oidc.codes import code_key, digest, grant_key, token_key
+from relay.oidc.codes import code_key, grant_key, token_key
 from relay.oidc.responses import NO_STORE, error_json
 from relay.params import Params, form_params
 from relay.sessions import Identity
 from relay.settings import ClientConfig
 
 CODE_VERIFIER = re.compile(r"[A-Za-z0-9\-._~]{43,128}")  # RFC 7636 §4.1
-
-
-def s256(verifier: str) -> str:
-    digest_bytes = hashlib.sha256(verifier.encode("ascii")).digest()
-    return base64.urlsafe_b64encode(digest_bytes).rstrip(b"=").decode("ascii")
 
 
 def check_grant_type(params: Params) -> None:
@@ -92,7 +87,7 @@ def id_token_claims(
         "iat": now,
         "exp": now + relay.settings.access_token_ttl,
         "auth_time": int(record["auth_time"] or now),
-        "at_hash": base64.urlsafe_b64encode(at_digest[:16]).rstrip(b"=").decode(),
+        "at_hash": b64url(at_digest[:16]),
         "idp": identity.provider,
     }
     if record["nonce"] is not None:
@@ -116,7 +111,7 @@ async def issue_tokens(relay: Relay, code: str, record: dict[str, Any]) -> dict[
     access_token = secrets.token_urlsafe(32)
     ttl = relay.settings.access_token_ttl
     # Remember the grant before the token exists, so a concurrent replay can always find it.
-    await relay.store.put(grant_key(code), {"tokens": [digest(access_token)]}, ttl)
+    await relay.store.put(grant_key(code), {"tokens": [sha256_hex(access_token)]}, ttl)
     await relay.store.put(
         token_key(access_token),
         {

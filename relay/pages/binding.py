@@ -9,21 +9,17 @@ cross-site POSTs (so a foreign page cannot cancel or refresh a login).
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 
 from starlette.requests import HTTPConnection
 from starlette.responses import Response
 
 from relay.core import Relay
+from relay.digests import sha256_hex
 from relay.sessions.service import RECORD_GRACE
 
 DESKTOP_COOKIE = "relay_bind"
 PHONE_COOKIE = "relay_phone"
-
-
-def secret_hash(secret: str) -> str:
-    return hashlib.sha256(secret.encode()).hexdigest()
 
 
 def _set(response: Response, relay: Relay, name: str, path: str, secret: str) -> None:
@@ -51,4 +47,4 @@ def holds(connection: HTTPConnection, cookie: str, expected_hash: str | None) ->
     secret = connection.cookies.get(cookie)
     if not secret or not expected_hash:
         return False
-    return hmac.compare_digest(secret_hash(secret), expected_hash)
+    return hmac.compare_digest(sha256_hex(secret), expected_hash)

@@ -9,8 +9,6 @@ callback consumes them.
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import re
 import secrets
 
@@ -18,8 +16,9 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from relay.core import Relay
+from relay.digests import new_verifier, s256, sha256_hex
 from relay.errors import InvalidTransition
-from relay.pages.binding import PHONE_COOKIE, holds, secret_hash, set_phone_cookie
+from relay.pages.binding import PHONE_COOKIE, holds, set_phone_cookie
 from relay.pages.login import SESSION_ID
 from relay.sessions import LoginSession, Status
 from relay.templating import message_page, render
@@ -41,7 +40,7 @@ async def scan(request: Request) -> Response:
     secret = secrets.token_urlsafe(32)
     session = None
     if TICKET.fullmatch(ticket):
-        session = await relay.sessions.scan(ticket, secret_hash(secret))
+        session = await relay.sessions.scan(ticket, sha256_hex(secret))
     if session is None:
         return message_page(
             request,
@@ -136,8 +135,7 @@ async def continue_to_provider(request: Request) -> Response:
         return outcome_page(request, session)
     provider = relay.providers[session.request.provider]
     state = secrets.token_hex(20)  # letters and digits only: WeChat's rule for state
-    verifier = secrets.token_urlsafe(48)
-    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest())
+    verifier = new_verifier()
     ttl = max(session.expires_at - relay.sessions.now(), 1)
     await relay.store.create(
         upstream_key(state),
@@ -147,7 +145,7 @@ async def continue_to_provider(request: Request) -> Response:
     location = provider.authorization_url(
         state=state,
         redirect_uri=callback_url(relay, provider.name),
-        code_challenge=challenge.rstrip(b"=").decode(),
+        code_challenge=s256(verifier),
     )
     return RedirectResponse(location, status_code=303)
 

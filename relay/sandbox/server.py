@@ -13,8 +13,6 @@ always gives the same `sub`, so a tester can sign in as the same user twice.
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import hmac
 import re
 import secrets
@@ -25,6 +23,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from relay.core import Relay
+from relay.digests import s256, sha256_hex
 from relay.errors import InvalidRequest
 from relay.oidc.clients import basic_credentials
 from relay.oidc.responses import with_query
@@ -37,16 +36,12 @@ TOKEN_TTL = 600
 VERIFIER = re.compile(r"[A-Za-z0-9\-._~]{43,128}")
 
 
-def digest(value: str) -> str:
-    return hashlib.sha256(value.encode()).hexdigest()
-
-
 def sandbox_clients(relay: Relay) -> dict[str, ProviderConfig]:
     return {p.client_id: p for p in relay.settings.providers.values() if p.kind == "sandbox"}
 
 
 def user_id(display_name: str) -> str:
-    return "u" + digest(display_name.strip().casefold())[:20]
+    return "u" + sha256_hex(display_name.strip().casefold())[:20]
 
 
 def oauth_error(error: str, description: str, status: int = 400) -> JSONResponse:
@@ -110,7 +105,7 @@ async def authorize_decision(request: Request) -> Response:
         )
     code = secrets.token_urlsafe(32)
     record = {**fields, "name": name, "sub": user_id(name)}
-    await relay.store.create(f"sandbox-code:{digest(code)}", record, CODE_TTL)
+    await relay.store.create(f"sandbox-code:{sha256_hex(code)}", record, CODE_TTL)
     location = with_query(fields["redirect_uri"], {"code": code, "state": state})
     return RedirectResponse(location, status_code=303)
 
@@ -135,7 +130,7 @@ async def token(request: Request) -> Response:
         if params.get("grant_type") != "authorization_code":
             return oauth_error("unsupported_grant_type", "only authorization_code")
         code = params.require("code", max_chars=256)
-        record = await relay.store.consume(f"sandbox-code:{digest(code)}")
+        record = await relay.store.consume(f"sandbox-code:{sha256_hex(code)}")
         if record is None or record["client_id"] != client.client_id:
             return oauth_error("invalid_grant", "code is invalid, expired or used")
         if params.get("redirect_uri") != record["redirect_uri"]:
@@ -144,14 +139,13 @@ async def token(request: Request) -> Response:
         if record["code_challenge"]:
             if verifier is None or not VERIFIER.fullmatch(verifier):
                 return oauth_error("invalid_grant", "code_verifier is missing or malformed")
-            computed = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest())
-            if not hmac.compare_digest(computed.rstrip(b"=").decode(), record["code_challenge"]):
+            if not hmac.compare_digest(s256(verifier), record["code_challenge"]):
                 return oauth_error("invalid_grant", "code_verifier does not match")
     except InvalidRequest as exc:
         return oauth_error("invalid_request", exc.description)
     access_token = secrets.token_urlsafe(32)
     user: dict[str, Any] = {"sub": record["sub"], "name": record["name"]}
-    await relay.store.create(f"sandbox-token:{digest(access_token)}", user, TOKEN_TTL)
+    await relay.store.create(f"sandbox-token:{sha256_hex(access_token)}", user, TOKEN_TTL)
     return JSONResponse(
         {
             "access_token": access_token,
@@ -168,7 +162,7 @@ async def userinfo(request: Request) -> Response:
     scheme, _, value = request.headers.get("authorization", "").partition(" ")
     user = None
     if scheme.lower() == "bearer" and 0 < len(value) <= 256:
-        user = await relay.store.get(f"sandbox-token:{digest(value.strip())}")
+        user = await relay.store.get(f"sandbox-token:{sha256_hex(value.strip())}")
     if user is None:
         return JSONResponse(
             {"error": "invalid_token", "error_description": "unknown or expired token"},
