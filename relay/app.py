@@ -41,8 +41,18 @@ async def healthz(request: Request) -> Response:
     return JSONResponse({"status": "ok"})
 
 
+# Machine-facing endpoints answer errors in JSON (RFC 6749 §5.2 shape), pages in HTML.
+API_PATHS = ("/token", "/userinfo", "/jwks.json", "/.well-known/", "/sandbox/token")
+
+
 async def http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
+    if request.url.path.startswith(API_PATHS):
+        return JSONResponse(
+            {"error": "invalid_request", "error_description": str(exc.detail)},
+            status_code=exc.status_code,
+            headers={**(exc.headers or {}), "Cache-Control": "no-store"},
+        )
     if exc.status_code == 404:
         return message_page(
             request, "Page not found", "There is nothing here.", status_code=404, tone="warning"

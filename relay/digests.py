@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import re
 import secrets
+
+CODE_VERIFIER = re.compile(r"[A-Za-z0-9\-._~]{43,128}")  # RFC 7636 §4.1
 
 
 def sha256_hex(value: str) -> str:

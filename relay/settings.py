@@ -72,6 +72,10 @@ class Settings:
     def url(self, path: str) -> str:
         return self.issuer + path
 
+    def client_secret(self, client_id: str) -> str | None:
+        client = self.clients.get(client_id)
+        return client.secret if client else None
+
 
 TOP_LEVEL = {
     "issuer": str,

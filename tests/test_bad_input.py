@@ -101,11 +101,32 @@ async def test_bad_input_post_never_500(relay: Relay, path: str) -> None:
 
 
 async def test_bad_input_headers_never_500(relay: Relay) -> None:
-    for header in ("Bearer", "Bearer " + "x" * 5000, "Basic %%%", "Basic", "Digest abc", ""):
+    headers = ("Bearer", "Bearer " + "x" * 5000, "Basic %%%", "Basic", "Digest abc", "")
+    headers += ("Basic \xe9\xe9", "Bearer \xe9t\xe9")
+    for header in headers:
         for path, method in (
             ("/userinfo", "GET"),
             ("/token", "POST"),
             ("/sandbox/userinfo", "GET"),
+            ("/sandbox/token", "POST"),
         ):
-            response = await relay.desktop.request(method, path, headers={"Authorization": header})
+            raw = header.encode("latin-1")  # bytes: httpx sends non-ASCII header bytes as they are
+            response = await relay.desktop.request(
+                method,
+                path,
+                headers={"Authorization": raw},
+                data={"grant_type": "authorization_code", "code": "x"}
+                if method == "POST"
+                else None,
+            )
             assert response.status_code < 500, (path, header[:20], response.text[:200])
+
+
+async def test_bad_input_wrong_method_on_api_answers_json(relay: Relay) -> None:
+    for method, path in (("GET", "/token"), ("PUT", "/userinfo"), ("POST", "/jwks.json")):
+        response = await relay.desktop.request(method, path)
+        assert response.status_code == 405
+        assert response.json()["error"] == "invalid_request"
+        assert "allow" in response.headers
+    page = await relay.desktop.request("PUT", "/authorize")
+    assert page.status_code == 405 and page.headers["content-type"].startswith("text/html")

@@ -59,6 +59,7 @@ class Checked:
     params: Params
     client: ClientConfig | None = None
     redirect_uri: str | None = None
+    redirect_uri_given: bool = False  # RFC 6749 §4.1.3: then /token must repeat it
     state: str | None = None
 
 
@@ -83,6 +84,7 @@ def check_redirect_uri(relay: Relay, checked: Checked) -> None:
         checked.redirect_uri = registered[0]
     elif given in registered:  # exact string comparison, RFC 9700 §2.1
         checked.redirect_uri = given
+        checked.redirect_uri_given = True
     else:
         raise InvalidRequest("redirect_uri is not registered for this client")
 
@@ -196,7 +198,7 @@ async def authorize(request: Request) -> Response:
     auth_request = AuthorizationRequest(
         client_id=checked.client.client_id,
         redirect_uri=checked.redirect_uri,
-        redirect_uri_given="redirect_uri" in params,
+        redirect_uri_given=checked.redirect_uri_given,
         scope=scope,
         provider=provider,
         state=checked.state,

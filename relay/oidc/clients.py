@@ -1,17 +1,17 @@
-"""Relying parties: lookup and client authentication at the token endpoint (RFC 6749 §2.3.1)."""
+"""Client authentication at a token endpoint (RFC 6749 §2.3.1): client_secret_basic or
+client_secret_post. Used by the relay's /token and by the sandbox provider's."""
 
 from __future__ import annotations
 
 import base64
-import binascii
 import hmac
+from collections.abc import Callable
 from urllib.parse import unquote
 
 from starlette.requests import Request
 
 from relay.errors import InvalidClient, InvalidRequest
 from relay.params import Params
-from relay.settings import ClientConfig, Settings
 
 
 class BasicAuthFailed(InvalidClient):
@@ -27,7 +27,7 @@ def basic_credentials(request: Request) -> tuple[str, str] | None:
         return None
     try:
         decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError):
+    except ValueError:  # binascii.Error, UnicodeDecodeError, and non-ASCII input
         raise BasicAuthFailed("the Basic authorization header is malformed") from None
     client_id, sep, secret = decoded.partition(":")
     if not sep:
@@ -36,8 +36,11 @@ def basic_credentials(request: Request) -> tuple[str, str] | None:
     return unquote(client_id.replace("+", " ")), unquote(secret.replace("+", " "))
 
 
-def authenticate_client(request: Request, params: Params, settings: Settings) -> ClientConfig:
-    """client_secret_basic or client_secret_post, exactly one of them."""
+def authenticate_client(
+    request: Request, params: Params, secret_of: Callable[[str], str | None]
+) -> str:
+    """The authenticated client_id. client_secret_basic or client_secret_post, exactly one of
+    them; `secret_of(client_id)` gives the registered secret, None for an unknown client."""
     basic = basic_credentials(request)
     posted_secret = params.get("client_secret")
     posted_id = params.get("client_id")
@@ -53,9 +56,9 @@ def authenticate_client(request: Request, params: Params, settings: Settings) ->
             raise InvalidClient("client authentication is required (client_secret_basic or _post)")
         client_id, secret = posted_id, posted_secret
         failure = InvalidClient
-    client = settings.clients.get(client_id)
+    registered = secret_of(client_id)
     # Compare in constant time, and compare something even for an unknown client.
-    expected = client.secret if client else "-" * 32
-    if not hmac.compare_digest(secret.encode(), expected.encode()) or client is None:
+    expected = registered if registered is not None else "-" * 32
+    if not hmac.compare_digest(secret.encode(), expected.encode()) or registered is None:
         raise failure("client authentication failed")
-    return client
+    return client_id

@@ -48,9 +48,13 @@ def error_redirect(
 
 
 def error_json(error: OAuthError, headers: dict[str, str] | None = None) -> JSONResponse:
-    """RFC 6749 §5.2."""
+    """RFC 6749 §5.2. A 401 (invalid_client) always names the Basic scheme: RFC 6749 §5.2 asks
+    for it when Basic was tried, and RFC 9110 §15.5.2 for every 401."""
+    extra = dict(headers or {})
+    if error.status_code == 401:
+        extra.setdefault("WWW-Authenticate", 'Basic realm="token", charset="UTF-8"')
     return JSONResponse(
         {"error": error.error, "error_description": error.description},
         status_code=error.status_code,
-        headers={**NO_STORE, **(headers or {})},
+        headers={**NO_STORE, **extra},
     )

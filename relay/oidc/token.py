@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import re
 import secrets
 import time
 from typing import Any
@@ -18,16 +17,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from relay.core import Relay
-from relay.digests import b64url, s256, sha256_hex
+from relay.digests import CODE_VERIFIER, b64url, s256
 from relay.errors import InvalidGrant, InvalidRequest, OAuthError, UnsupportedGrantType
-from relay.oidc.clients import BasicAuthFailed, authenticate_client
+from relay.oidc.clients import authenticate_client
 from relay.oidc.codes import code_key, grant_key, token_key
 from relay.oidc.responses import NO_STORE, error_json
 from relay.params import Params, form_params
 from relay.sessions import Identity
 from relay.settings import ClientConfig
-
-CODE_VERIFIER = re.compile(r"[A-Za-z0-9\-._~]{43,128}")  # RFC 7636 §4.1
 
 
 def check_grant_type(params: Params) -> None:
@@ -45,8 +42,8 @@ async def redeem_code(relay: Relay, code: str) -> dict[str, Any]:
     # Not redeemable. If it was redeemed before, this is a replay: revoke what it issued.
     grant = await relay.store.consume(grant_key(code))
     if grant is not None:
-        for token_hash in grant["tokens"]:
-            await relay.store.delete(f"token:{token_hash}")
+        for key in grant["tokens"]:
+            await relay.store.delete(key)
         raise InvalidGrant("code was already used; the tokens issued from it are revoked")
     raise InvalidGrant("code is invalid or expired")
 
@@ -111,7 +108,7 @@ async def issue_tokens(relay: Relay, code: str, record: dict[str, Any]) -> dict[
     access_token = secrets.token_urlsafe(32)
     ttl = relay.settings.access_token_ttl
     # Remember the grant before the token exists, so a concurrent replay can always find it.
-    await relay.store.put(grant_key(code), {"tokens": [sha256_hex(access_token)]}, ttl)
+    await relay.store.put(grant_key(code), {"tokens": [token_key(access_token)]}, ttl)
     await relay.store.put(
         token_key(access_token),
         {
@@ -124,12 +121,9 @@ async def issue_tokens(relay: Relay, code: str, record: dict[str, Any]) -> dict[
     if await relay.store.get(grant_key(code)) is None:  # a replay revoked it meanwhile
         await relay.store.delete(token_key(access_token))
         raise InvalidGrant("code was already used; the tokens issued from it are revoked")
-    body: dict[str, Any] = {
-        "access_token": access_token,
-        "token_type": "Bearer",
-        "expires_in": ttl,
-        "scope": " ".join(record["scope"]),
-    }
+    body: dict[str, Any] = {"access_token": access_token, "token_type": "Bearer", "expires_in": ttl}
+    if record["scope"]:
+        body["scope"] = " ".join(record["scope"])
     if "openid" in record["scope"]:
         now = int(time.time())
         body["id_token"] = relay.keys.sign(
@@ -142,15 +136,15 @@ async def token(request: Request) -> Response:
     relay: Relay = request.app.state.relay
     try:
         params = await form_params(request)
-        client = authenticate_client(request, params, relay.settings)
+        client = relay.settings.clients[
+            authenticate_client(request, params, relay.settings.client_secret)
+        ]
         check_grant_type(params)
         code = params.require("code", max_chars=256)
         record = await redeem_code(relay, code)
         check_binding(record, client, params)
         check_pkce(record, params)
         body = await issue_tokens(relay, code, record)
-    except BasicAuthFailed as error:
-        return error_json(error, {"WWW-Authenticate": 'Basic realm="token", charset="UTF-8"'})
     except OAuthError as error:
         return error_json(error)
     return JSONResponse(body, headers=NO_STORE)

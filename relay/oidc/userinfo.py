@@ -1,4 +1,8 @@
-"""The UserInfo endpoint (OpenID Connect Core §5.3), Bearer tokens per RFC 6750 §2."""
+"""The UserInfo endpoint (OpenID Connect Core §5.3), Bearer tokens per RFC 6750 §2.
+
+Tokens issued without the openid scope are accepted too: /userinfo is also the profile endpoint
+of plain OAuth 2.0 clients (an Auth0 custom connection's fetchUserProfile script).
+"""
 
 from __future__ import annotations
 
@@ -17,11 +21,12 @@ MAX_TOKEN_CHARS = 512
 
 
 async def bearer_token(request: Request) -> str | None:
-    header = request.headers.get("authorization")
+    """The access token from the header or (POST) the form body; None when there is none,
+    including when the header uses another scheme (RFC 6750 §3.1: "unsupported method")."""
     from_header = None
-    if header is not None:
-        scheme, _, value = header.partition(" ")
-        if scheme.lower() != "bearer" or not value.strip():
+    scheme, _, value = request.headers.get("authorization", "").strip().partition(" ")
+    if scheme.lower() == "bearer":
+        if not value.strip():
             raise InvalidRequest("the Authorization header must be: Bearer <access token>")
         from_header = value.strip()
     from_body = None
@@ -34,11 +39,16 @@ async def bearer_token(request: Request) -> str | None:
     return from_header or from_body
 
 
-def challenge(error: OAuthError | None) -> dict[str, str]:
-    value = 'Bearer realm="userinfo"'
+def refusal(error: OAuthError | None, status_code: int, description: str) -> JSONResponse:
+    """RFC 6750 §3: the challenge names the error, except when no credentials came at all."""
+    challenge = 'Bearer realm="userinfo"'
+    body = {"error_description": description}
     if error is not None:
-        value += f', error="{error.error}", error_description="{error.description}"'
-    return {"WWW-Authenticate": value, **NO_STORE}
+        challenge += f', error="{error.error}", error_description="{error.description}"'
+        body = {"error": error.error, **body}
+    return JSONResponse(
+        body, status_code=status_code, headers={"WWW-Authenticate": challenge, **NO_STORE}
+    )
 
 
 async def userinfo(request: Request) -> Response:
@@ -46,27 +56,15 @@ async def userinfo(request: Request) -> Response:
     try:
         access_token = await bearer_token(request)
     except InvalidRequest as error:
-        return JSONResponse(
-            {"error": error.error, "error_description": error.description},
-            status_code=400,
-            headers=challenge(error),
-        )
-    if access_token is None:  # RFC 6750 §3.1: no credentials, no error code
-        return JSONResponse(
-            {"error": "invalid_token", "error_description": "an access token is required"},
-            status_code=401,
-            headers=challenge(None),
-        )
+        return refusal(error, 400, error.description)
+    if access_token is None:
+        return refusal(None, 401, "a Bearer access token is required")
     record = None
     if len(access_token) <= MAX_TOKEN_CHARS:
         record = await relay.store.get(token_key(access_token))
     if record is None:
         invalid = InvalidToken("the access token is invalid, expired or revoked")
-        return JSONResponse(
-            {"error": invalid.error, "error_description": invalid.description},
-            status_code=401,
-            headers=challenge(invalid),
-        )
+        return refusal(invalid, 401, invalid.description)
     identity = Identity.from_record(record["identity"])
     claims: dict[str, str] = {"sub": identity.sub, "idp": identity.provider}
     if "profile" in record["scope"]:

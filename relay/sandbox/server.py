@@ -23,17 +23,16 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from relay.core import Relay
-from relay.digests import s256, sha256_hex
-from relay.errors import InvalidRequest
-from relay.oidc.clients import basic_credentials
-from relay.oidc.responses import with_query
+from relay.digests import CODE_VERIFIER, s256, sha256_hex
+from relay.errors import InvalidGrant, InvalidRequest, OAuthError, UnsupportedGrantType
+from relay.oidc.clients import authenticate_client
+from relay.oidc.responses import error_json, with_query
 from relay.params import Params, form_params, query_params
 from relay.settings import ProviderConfig
 from relay.templating import message_page, render
 
 CODE_TTL = 300
 TOKEN_TTL = 600
-VERIFIER = re.compile(r"[A-Za-z0-9\-._~]{43,128}")
 
 
 def sandbox_clients(relay: Relay) -> dict[str, ProviderConfig]:
@@ -42,14 +41,6 @@ def sandbox_clients(relay: Relay) -> dict[str, ProviderConfig]:
 
 def user_id(display_name: str) -> str:
     return "u" + sha256_hex(display_name.strip().casefold())[:20]
-
-
-def oauth_error(error: str, description: str, status: int = 400) -> JSONResponse:
-    return JSONResponse(
-        {"error": error, "error_description": description},
-        status_code=status,
-        headers={"Cache-Control": "no-store"},
-    )
 
 
 def read_request(relay: Relay, params: Params) -> tuple[ProviderConfig, dict[str, str]]:
@@ -110,39 +101,30 @@ async def authorize_decision(request: Request) -> Response:
     return RedirectResponse(location, status_code=303)
 
 
-def authenticate(relay: Relay, request: Request, params: Params) -> ProviderConfig | None:
-    basic = basic_credentials(request)
-    client_id, secret = basic or (params.get("client_id"), params.get("client_secret"))
-    client = sandbox_clients(relay).get(client_id or "")
-    expected = client.client_secret if client else "-" * 32
-    if not hmac.compare_digest((secret or "").encode(), expected.encode()) or client is None:
-        return None
-    return client
-
-
 async def token(request: Request) -> Response:
     relay: Relay = request.app.state.relay
+    clients = sandbox_clients(relay)
     try:
         params = await form_params(request)
-        client = authenticate(relay, request, params)
-        if client is None:
-            return oauth_error("invalid_client", "client authentication failed", 401)
+        client_id = authenticate_client(
+            request, params, lambda cid: clients[cid].client_secret if cid in clients else None
+        )
         if params.get("grant_type") != "authorization_code":
-            return oauth_error("unsupported_grant_type", "only authorization_code")
+            raise UnsupportedGrantType("only authorization_code")
         code = params.require("code", max_chars=256)
         record = await relay.store.consume(f"sandbox-code:{sha256_hex(code)}")
-        if record is None or record["client_id"] != client.client_id:
-            return oauth_error("invalid_grant", "code is invalid, expired or used")
+        if record is None or record["client_id"] != client_id:
+            raise InvalidGrant("code is invalid, expired or used")
         if params.get("redirect_uri") != record["redirect_uri"]:
-            return oauth_error("invalid_grant", "redirect_uri does not match")
+            raise InvalidGrant("redirect_uri does not match")
         verifier = params.get("code_verifier")
         if record["code_challenge"]:
-            if verifier is None or not VERIFIER.fullmatch(verifier):
-                return oauth_error("invalid_grant", "code_verifier is missing or malformed")
+            if verifier is None or not CODE_VERIFIER.fullmatch(verifier):
+                raise InvalidGrant("code_verifier is missing or malformed")
             if not hmac.compare_digest(s256(verifier), record["code_challenge"]):
-                return oauth_error("invalid_grant", "code_verifier does not match")
-    except InvalidRequest as exc:
-        return oauth_error("invalid_request", exc.description)
+                raise InvalidGrant("code_verifier does not match")
+    except OAuthError as error:
+        return error_json(error)
     access_token = secrets.token_urlsafe(32)
     user: dict[str, Any] = {"sub": record["sub"], "name": record["name"]}
     await relay.store.create(f"sandbox-token:{sha256_hex(access_token)}", user, TOKEN_TTL)

@@ -146,7 +146,7 @@ async def test_token_without_client_authentication_is_invalid_client(relay: Rela
     answer = await relay.login()
     response = await post_token(relay, data=form(answer["code"], client_id="rp"))
     body = assert_error(response, "invalid_client", 401)
-    assert "www-authenticate" not in response.headers
+    assert response.headers["www-authenticate"].startswith("Basic")  # RFC 9110 §15.5.2
     assert body["error_description"]
 
 

@@ -145,19 +145,33 @@ async def test_userinfo_oversized_token_is_401_invalid_token(relay: Relay) -> No
 @pytest.mark.parametrize(
     "header",
     [
-        pytest.param("Basic cnA6cnAtc2VjcmV0", id="basic"),
         pytest.param("Bearer", id="bearer-without-token"),
         pytest.param("Bearer   ", id="bearer-blank"),
-        pytest.param("Token abc", id="other-scheme"),
     ],
 )
-async def test_userinfo_non_bearer_authorization_is_invalid_request(
-    relay: Relay, header: str
-) -> None:
+async def test_userinfo_empty_bearer_is_invalid_request(relay: Relay, header: str) -> None:
     response = await call(relay, headers={"Authorization": header})
     assert response.status_code == 400
     assert response.json()["error"] == "invalid_request"
     assert response.headers["www-authenticate"].startswith("Bearer")
+    assert response.headers["cache-control"] == "no-store"
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        pytest.param("Basic cnA6cnAtc2VjcmV0", id="basic"),
+        pytest.param("Token abc", id="other-scheme"),
+    ],
+)
+async def test_userinfo_other_scheme_is_401_with_plain_bearer_challenge(
+    relay: Relay, header: str
+) -> None:
+    """RFC 6750 §3.1: an unsupported authentication method counts as no credentials."""
+    response = await call(relay, headers={"Authorization": header})
+    assert response.status_code == 401
+    challenge = response.headers["www-authenticate"]
+    assert challenge.startswith("Bearer") and "error=" not in challenge
     assert response.headers["cache-control"] == "no-store"
 
 
