@@ -7,8 +7,6 @@ to denied or failed with a reason code. The phone sees the outcome.
 
 from __future__ import annotations
 
-import time
-
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -78,9 +76,7 @@ async def callback(request: Request) -> Response:
         session = await settle_failure(relay, session, exc)
         return outcome_page(request, session)
     try:
-        session = await relay.sessions.transition(
-            session, Status.CONFIRMED, identity=identity, auth_time=time.time()
-        )
+        session = await relay.sessions.confirm(session, identity)
     except InvalidTransition:
         session = await relay.sessions.get(session.id)
     return outcome_page(request, session)

@@ -19,6 +19,7 @@ from relay.events import Event, Events, Subscription
 from relay.sessions.model import (
     TRANSITIONS,
     AuthorizationRequest,
+    Identity,
     LoginSession,
     Status,
 )
@@ -27,6 +28,9 @@ from relay.store import Store
 # Records outlive the login by this much, so that an expired or finished session can still show
 # its outcome, be refreshed, or answer a late websocket.
 RECORD_GRACE = 10 * 60  # seconds
+# Once the phone has approved, the desktop has at least this long to come back and finish, even
+# when the approval lands a moment before the QR would have expired.
+RESUME_WINDOW = 60  # seconds
 
 
 def session_key(session_id: str) -> str:
@@ -111,21 +115,37 @@ class LoginSessions:
     ) -> LoginSession:
         """Move `session` from its status to `target` (compare-and-set) and publish the change.
 
-        Raises InvalidTransition when the state machine has no such edge, or when the stored
-        session is no longer in `session.status` (another request moved it first)."""
+        Raises InvalidTransition when the state machine has no such edge, when the stored
+        session is no longer in `session.status` (another request moved it first), or when the
+        session's time is up: then it is moved to expired instead (a slow provider cannot
+        confirm a login after its deadline)."""
         if target not in TRANSITIONS[session.status]:
             raise InvalidTransition(session.id, session.status, session.status, target)
+        if target is not Status.EXPIRED and self._clock() >= session.expires_at:
+            expired = await self.expire_if_due(session)
+            raise InvalidTransition(session.id, expired.status, session.status, target)
         moved = dataclasses.replace(session, status=target, updated_at=self._clock(), **changes)
         swapped = await self.store.transition(
             session_key(session.id), session.status.value, moved.to_record()
         )
         if not swapped:
-            current = await self.store.get(session_key(session.id))
-            if current is None:
+            stored = await self.store.get(session_key(session.id))
+            if stored is None:
                 raise SessionNotFound(session.id)
-            raise InvalidTransition(session.id, current["status"], session.status, target)
+            raise InvalidTransition(session.id, stored["status"], session.status, target)
         await self.events.publish(channel(session.id), event_of(moved))
         return moved
+
+    async def confirm(self, session: LoginSession, identity: Identity) -> LoginSession:
+        """scanned -> confirmed: the phone signed in at the provider as `identity`."""
+        now = self._clock()
+        return await self.transition(
+            session,
+            Status.CONFIRMED,
+            identity=identity,
+            auth_time=now,
+            expires_at=max(session.expires_at, now + RESUME_WINDOW),
+        )
 
     async def expire_if_due(self, session: LoginSession) -> LoginSession:
         if session.final or self._clock() < session.expires_at:

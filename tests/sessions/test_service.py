@@ -8,7 +8,7 @@ import pytest
 
 from relay.errors import InvalidTransition, SessionNotFound
 from relay.sessions import LoginSessions, Status
-from relay.sessions.service import RECORD_GRACE, session_key, ticket_key
+from relay.sessions.service import RECORD_GRACE, RESUME_WINDOW, session_key, ticket_key
 from relay.store import MemoryStore
 from tests.sessions.helpers import (
     IDENTITY,
@@ -278,3 +278,36 @@ async def test_subscribe_delivers_the_session_events() -> None:
         await sessions.transition(other, Status.CANCELLED)
         await sessions.scan(session.ticket, "phone")
         assert (await subscription.get())["status"] == "scanned"
+
+
+# deadlines
+
+
+async def test_transition_after_the_deadline_expires_instead() -> None:
+    """A provider that answers after the QR's time is up cannot confirm the login."""
+    world = make_world()
+    session = await world.sessions.start(make_request(), "b")
+    scanned = await world.sessions.scan(session.ticket, "phone")
+    assert scanned is not None
+    world.clock.advance(TTL)
+    with pytest.raises(InvalidTransition) as caught:
+        await world.sessions.confirm(scanned, IDENTITY)
+    assert 'it is "expired" now' in str(caught.value)
+    stored = await world.sessions.get(session.id)
+    assert stored.status is Status.EXPIRED
+    assert stored.identity is None
+    assert [e["status"] for e in world.published_for(session)] == ["scanned", "expired"]
+
+
+async def test_confirm_leaves_the_desktop_time_to_come_back() -> None:
+    world = make_world()
+    session = await world.sessions.start(make_request(), "b")
+    scanned = await world.sessions.scan(session.ticket, "phone")
+    assert scanned is not None
+    world.clock.advance(TTL - 1)  # approved one second before the QR would expire
+    confirmed = await world.sessions.confirm(scanned, IDENTITY)
+    assert confirmed.auth_time == world.clock.now
+    assert confirmed.expires_at == world.clock.now + RESUME_WINDOW
+    world.clock.advance(RESUME_WINDOW - 1)
+    completed = await world.sessions.transition(confirmed, Status.COMPLETED)
+    assert completed.status is Status.COMPLETED
