@@ -7,13 +7,17 @@ to denied or failed with a reason code. The phone sees the outcome.
 
 from __future__ import annotations
 
+from typing import Any
+
 from starlette.requests import Request
 from starlette.responses import Response
 
 from relay.core import Relay
 from relay.errors import InvalidRequest, InvalidTransition, ProviderError
-from relay.pages.phone import outcome_page, upstream_key
+from relay.pages.binding import callback_cookie, holds
+from relay.pages.phone import callback_url, outcome_page, upstream_key
 from relay.params import query_params
+from relay.providers import Provider
 from relay.sessions import LoginSession, Status
 from relay.templating import message_page
 
@@ -56,6 +60,31 @@ async def callback(request: Request) -> Response:
             status_code=400,
             tone="warning",
         )
+    if not holds(request, callback_cookie(state), upstream["browser_hash"]):
+        # Someone else's trip to the provider (a forwarded link): it must not sign in the
+        # person who started it. Consuming the state above already ended that trip.
+        return message_page(
+            request,
+            "Finish this sign-in on the phone that scanned the code",
+            "This answer from the provider belongs to a sign-in started in another browser. "
+            "Nothing was shared. If you started it, scan the QR code again.",
+            status_code=403,
+            tone="error",
+        )
+    response = await finish(request, relay, provider, upstream, code, error, description)
+    response.delete_cookie(callback_cookie(state), path=f"/callback/{name}")
+    return response
+
+
+async def finish(
+    request: Request,
+    relay: Relay,
+    provider: Provider,
+    upstream: dict[str, Any],
+    code: str | None,
+    error: str | None,
+    description: str | None,
+) -> Response:
     session = await relay.sessions.find(upstream["session_id"])
     if session is None:
         return bad_callback(request, "The sign-in it belongs to has ended.")
@@ -68,7 +97,7 @@ async def callback(request: Request) -> Response:
         assert code is not None
         grant = await provider.exchange_code(
             code=code,
-            redirect_uri=relay.settings.url(f"/callback/{name}"),
+            redirect_uri=callback_url(relay, provider.name),
             code_verifier=upstream["code_verifier"],
         )
         identity = await provider.fetch_identity(grant)

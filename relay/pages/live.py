@@ -15,8 +15,7 @@ from typing import Any
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from relay.core import Relay
-from relay.pages.binding import DESKTOP_COOKIE, holds
-from relay.pages.login import SESSION_ID
+from relay.pages.binding import DESKTOP_COOKIE, holds, same_origin, session_in_path
 from relay.sessions import LoginSession
 from relay.sessions.service import event_of
 
@@ -25,17 +24,19 @@ POLICY_VIOLATION = 1008  # RFC 6455 §7.4.1
 
 async def live(websocket: WebSocket) -> None:
     relay: Relay = websocket.app.state.relay
-    session_id = websocket.path_params["session_id"]
-    session = await relay.sessions.find(session_id) if SESSION_ID.fullmatch(session_id) else None
+    session = await session_in_path(websocket)
     await websocket.accept()
     if session is None:
         await websocket.close(POLICY_VIOLATION, "unknown login session")
+        return
+    if not same_origin(websocket, relay):
+        await websocket.close(POLICY_VIOLATION, "foreign origin")
         return
     if not holds(websocket, DESKTOP_COOKIE, session.binding_hash):
         await websocket.close(POLICY_VIOLATION, "this browser did not start the login")
         return
     with contextlib.suppress(WebSocketDisconnect):
-        await stream(websocket, relay, session_id)
+        await stream(websocket, relay, session.id)
 
 
 async def stream(websocket: WebSocket, relay: Relay, session_id: str) -> None:

@@ -5,8 +5,6 @@ Only the browser holding the session's binding cookie may see the page or act on
 
 from __future__ import annotations
 
-import re
-
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
@@ -15,12 +13,10 @@ from relay.errors import AccessDenied, InvalidTransition
 from relay.oidc.authorize import start_login
 from relay.oidc.codes import issue_code
 from relay.oidc.responses import error_redirect, redirect_to_client
-from relay.pages.binding import DESKTOP_COOKIE, holds
+from relay.pages.binding import DESKTOP_COOKIE, holds, same_origin, session_in_path
 from relay.pages.qr import qr_svg
 from relay.sessions import LoginSession, Status
 from relay.templating import message_page, render
-
-SESSION_ID = re.compile(r"[A-Za-z0-9_-]{16,64}")
 
 STATUS_TEXT = {
     Status.PENDING: "Scan the code with your phone",
@@ -37,8 +33,7 @@ STATUS_TEXT = {
 async def bound_session(request: Request) -> LoginSession | Response:
     """The session named in the path, if this browser started it; otherwise a refusal page."""
     relay: Relay = request.app.state.relay
-    session_id = request.path_params["session_id"]
-    session = await relay.sessions.find(session_id) if SESSION_ID.fullmatch(session_id) else None
+    session = await session_in_path(request)
     if session is None:
         return message_page(
             request,
@@ -46,6 +41,14 @@ async def bound_session(request: Request) -> LoginSession | Response:
             "It is unknown or too old. Go back to the app you were signing in to and start again.",
             status_code=404,
             tone="warning",
+        )
+    if request.method == "POST" and not same_origin(request, relay):
+        return message_page(
+            request,
+            "Request refused",
+            "This request came from another site.",
+            status_code=403,
+            tone="error",
         )
     if not holds(request, DESKTOP_COOKIE, session.binding_hash):
         return message_page(
@@ -100,10 +103,13 @@ async def resume(request: Request) -> Response:
     if session.status is Status.CONFIRMED:
         try:
             session = await relay.sessions.transition(session, Status.COMPLETED)
-        except InvalidTransition:
-            return already_finished(request)
-        code = await issue_code(relay, session)
-        return redirect_to_client(back.redirect_uri, issuer, {"code": code, "state": back.state})
+        except InvalidTransition:  # another request finished it, or its time ran out
+            session = await relay.sessions.get(session.id)
+        else:
+            code = await issue_code(relay, session)
+            return redirect_to_client(
+                back.redirect_uri, issuer, {"code": code, "state": back.state}
+            )
     if session.status in (Status.DENIED, Status.FAILED, Status.CANCELLED, Status.EXPIRED):
         description = session.message or STATUS_TEXT[session.status]
         return error_redirect(back.redirect_uri, issuer, AccessDenied(description), back.state)

@@ -3,13 +3,13 @@ provider.
 
 GET /s/{ticket} consumes the ticket (a QR scans once), marks the session scanned, binds this phone
 with a cookie and sends it to /phone/{id}, which reloads safely. Continue goes to the provider's
-authorization URL with a fresh upstream state and PKCE verifier, kept in the store until the
-callback consumes them.
+authorization URL with a fresh upstream state and PKCE verifier, kept in the store (under the
+state's hash) until the callback consumes them, and binds this browser to that trip with one more
+cookie, so the provider's answer counts only in the browser that asked (RFC 9700 §4.7.1).
 """
 
 from __future__ import annotations
 
-import re
 import secrets
 
 from starlette.requests import Request
@@ -18,16 +18,21 @@ from starlette.responses import RedirectResponse, Response
 from relay.core import Relay
 from relay.digests import new_verifier, s256, sha256_hex
 from relay.errors import InvalidTransition
-from relay.pages.binding import PHONE_COOKIE, holds, set_phone_cookie
-from relay.pages.login import SESSION_ID
+from relay.pages.binding import (
+    PHONE_COOKIE,
+    URL_TOKEN,
+    holds,
+    same_origin,
+    session_in_path,
+    set_callback_cookie,
+    set_phone_cookie,
+)
 from relay.sessions import LoginSession, Status
 from relay.templating import message_page, render
 
-TICKET = re.compile(r"[A-Za-z0-9_-]{16,64}")
-
 
 def upstream_key(state: str) -> str:
-    return f"upstream:{state}"
+    return f"upstream:{sha256_hex(state)}"
 
 
 def callback_url(relay: Relay, provider: str) -> str:
@@ -39,7 +44,7 @@ async def scan(request: Request) -> Response:
     ticket = request.path_params["ticket"]
     secret = secrets.token_urlsafe(32)
     session = None
-    if TICKET.fullmatch(ticket):
+    if URL_TOKEN.fullmatch(ticket):
         session = await relay.sessions.scan(ticket, sha256_hex(secret))
     if session is None:
         return message_page(
@@ -55,10 +60,11 @@ async def scan(request: Request) -> Response:
     return response
 
 
-async def bound_phone_session(request: Request) -> LoginSession | Response:
+async def scanned_on_this_phone(request: Request) -> LoginSession | Response:
+    """The session in the path if this phone scanned it and it still waits for the phone;
+    otherwise the page to show instead (a refusal, or the outcome)."""
     relay: Relay = request.app.state.relay
-    session_id = request.path_params["session_id"]
-    session = await relay.sessions.find(session_id) if SESSION_ID.fullmatch(session_id) else None
+    session = await session_in_path(request)
     if session is None or not holds(request, PHONE_COOKIE, session.phone_hash):
         return message_page(
             request,
@@ -67,6 +73,12 @@ async def bound_phone_session(request: Request) -> LoginSession | Response:
             status_code=404,
             tone="warning",
         )
+    if request.method == "POST" and not same_origin(request, relay):
+        return message_page(
+            request, "Request refused", "This request came from another site.", status_code=403
+        )
+    if session.status is not Status.SCANNED:
+        return outcome_page(request, session)
     return session
 
 
@@ -110,11 +122,9 @@ def outcome_page(request: Request, session: LoginSession) -> Response:
 
 async def phone_page(request: Request) -> Response:
     relay: Relay = request.app.state.relay
-    session = await bound_phone_session(request)
+    session = await scanned_on_this_phone(request)
     if isinstance(session, Response):
         return session
-    if session.status is not Status.SCANNED:
-        return outcome_page(request, session)
     return render(
         request,
         "phone.html",
@@ -128,18 +138,22 @@ async def phone_page(request: Request) -> Response:
 
 async def continue_to_provider(request: Request) -> Response:
     relay: Relay = request.app.state.relay
-    session = await bound_phone_session(request)
+    session = await scanned_on_this_phone(request)
     if isinstance(session, Response):
         return session
-    if session.status is not Status.SCANNED:
-        return outcome_page(request, session)
     provider = relay.providers[session.request.provider]
     state = secrets.token_hex(20)  # letters and digits only: WeChat's rule for state
     verifier = new_verifier()
+    browser = secrets.token_urlsafe(32)
     ttl = max(session.expires_at - relay.sessions.now(), 1)
     await relay.store.create(
         upstream_key(state),
-        {"session_id": session.id, "provider": provider.name, "code_verifier": verifier},
+        {
+            "session_id": session.id,
+            "provider": provider.name,
+            "code_verifier": verifier,
+            "browser_hash": sha256_hex(browser),
+        },
         ttl,
     )
     location = provider.authorization_url(
@@ -147,23 +161,24 @@ async def continue_to_provider(request: Request) -> Response:
         redirect_uri=callback_url(relay, provider.name),
         code_challenge=s256(verifier),
     )
-    return RedirectResponse(location, status_code=303)
+    response = RedirectResponse(location, status_code=303)
+    set_callback_cookie(response, relay, provider.name, state, browser)
+    return response
 
 
 async def decline(request: Request) -> Response:
     """ "This wasn't me" / "Cancel" on the phone: denied, and the desktop is told."""
     relay: Relay = request.app.state.relay
-    session = await bound_phone_session(request)
+    session = await scanned_on_this_phone(request)
     if isinstance(session, Response):
         return session
-    if session.status is Status.SCANNED:
-        try:
-            session = await relay.sessions.transition(
-                session,
-                Status.DENIED,
-                reason="user_declined",
-                message="The sign-in was declined on the phone.",
-            )
-        except InvalidTransition:
-            session = await relay.sessions.get(session.id)
+    try:
+        session = await relay.sessions.transition(
+            session,
+            Status.DENIED,
+            reason="user_declined",
+            message="The sign-in was declined on the phone.",
+        )
+    except InvalidTransition:
+        session = await relay.sessions.get(session.id)
     return outcome_page(request, session)

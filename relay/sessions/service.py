@@ -14,6 +14,7 @@ from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime
 from typing import Any
 
+from relay.digests import sha256_hex
 from relay.errors import InvalidTransition, SessionNotFound
 from relay.events import Event, Events, Subscription
 from relay.sessions.model import (
@@ -38,7 +39,7 @@ def session_key(session_id: str) -> str:
 
 
 def ticket_key(ticket: str) -> str:
-    return f"ticket:{ticket}"
+    return f"ticket:{sha256_hex(ticket)}"  # the store holds no usable ticket as a key
 
 
 def channel(session_id: str) -> str:

@@ -97,3 +97,28 @@ async def test_callback_with_a_code_the_provider_rejects_fails(relay: Relay) -> 
     session = await relay.core.sessions.get(session_id)
     assert session.status == "failed"
     assert session.reason == "invalid_code"
+
+
+async def test_callback_in_another_browser_is_refused_and_ends_that_trip(relay: Relay) -> None:
+    """A forwarded provider link cannot sign in the person who started the login: the answer
+    counts only in the browser that went to the provider (RFC 9700 §4.7.1)."""
+    session_id, location = await callback_location(relay)
+    async with relay.browser() as victim:
+        page = await victim.get(location)
+    assert page.status_code == 403
+    assert "phone that scanned the code" in page.text
+    assert (await relay.core.sessions.get(session_id)).status == "scanned"
+    assert upstream_records(relay) == []  # that trip is over
+
+    late = await relay.phone.get(location)  # even the right phone cannot reuse it now
+    assert late.status_code == 400
+    done = await relay.approve(session_id)  # but it can go to the provider again
+    assert "Return to your computer" in done.text
+    assert (await relay.core.sessions.get(session_id)).status == "confirmed"
+
+
+async def test_callback_clears_its_cookie(relay: Relay) -> None:
+    _, location = await callback_location(relay)
+    assert any(c.name.startswith("relay_cb_") for c in relay.phone.cookies.jar)
+    await relay.phone.get(location)
+    assert not any(c.name.startswith("relay_cb_") for c in relay.phone.cookies.jar)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
+import websockets
 from websockets.exceptions import ConnectionClosed
 
 from tests.flows import Relay
@@ -103,3 +104,14 @@ async def test_live_ignores_messages_from_the_page(served: Relay) -> None:
         assert json.loads(await socket.recv())["status"] == "scanned"
     finally:
         await socket.close()
+
+
+async def test_live_from_a_foreign_origin_closed_with_policy_violation(served: Relay) -> None:
+    started = await served.start()
+    url = served.issuer.replace("http://", "ws://") + f"/sessions/{started.session_id}/live"
+    socket = await websockets.connect(
+        url,
+        additional_headers={"Cookie": served.desktop_cookie(started.session_id)},
+        origin="https://evil.example",  # type: ignore[arg-type]
+    )
+    assert await closed_with(socket) == POLICY_VIOLATION

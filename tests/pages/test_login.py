@@ -158,3 +158,24 @@ async def test_unreachable_provider_fails_the_session_with_a_reason(
         assert session.reason == "provider_unreachable"
         answer = query_of((await relay.resume(started.session_id)).headers["location"])
         assert answer["error"] == "access_denied"
+
+
+async def test_page_actions_from_a_foreign_origin_are_refused(relay: Relay) -> None:
+    started = await relay.start()
+    await relay.scan(started.scan_url)
+    foreign = {"Origin": "https://evil.example"}
+    for browser, path in (
+        (relay.desktop, f"/sessions/{started.session_id}/cancel"),
+        (relay.desktop, f"/sessions/{started.session_id}/refresh"),
+        (relay.phone, f"/phone/{started.session_id}/continue"),
+        (relay.phone, f"/phone/{started.session_id}/decline"),
+    ):
+        refused = await browser.post(path, headers=foreign)
+        assert refused.status_code == 403, path
+        assert "another site" in refused.text
+    assert (await relay.core.sessions.get(started.session_id)).status == "scanned"
+
+    own = await relay.desktop.post(
+        f"/sessions/{started.session_id}/cancel", headers={"Origin": relay.issuer}
+    )
+    assert own.status_code == 303
