@@ -121,8 +121,28 @@ async def test_login_expiry_is_pushed_to_the_desktop_and_refresh_starts_afresh(
     assert session.request.state == "rp-state-123"
     assert session.request.nonce == "rp-nonce-456"
 
-    gave_up = await served.resume(started.session_id)  # "Back to Example RP" on the old page
+    # A second click on Refresh, or the old page's Back, leads to the login that goes on.
+    again = await served.desktop.post(f"/sessions/{started.session_id}/refresh")
+    assert again.headers["location"] == f"/sessions/{new_id}"
+    back = await served.resume(started.session_id)
+    assert back.status_code == 303 and back.headers["location"] == f"/sessions/{new_id}"
+
+
+@pytest.mark.parametrize("served", [{"session_ttl": 1}], indirect=True)
+async def test_login_expired_and_given_up_returns_access_denied_once(served: Relay) -> None:
+    started = await served.start()
+    socket = await served.live(started.session_id, served.desktop_cookie(started.session_id))
+    try:
+        assert json.loads(await socket.recv())["status"] == "pending"
+        assert json.loads(await socket.recv())["status"] == "expired"
+    finally:
+        await socket.close()
+    gave_up = await served.resume(started.session_id)  # "Back to Example RP"
     answer = query_of(gave_up.headers["location"])
     assert answer["error"] == "access_denied"
     assert answer["error_description"] == "This code has expired"
     assert answer["state"] == "rp-state-123"
+
+    refreshed = await served.desktop.post(f"/sessions/{started.session_id}/refresh")
+    assert refreshed.status_code == 409  # the client was already told: no second login
+    assert "This sign-in has ended" in refreshed.text

@@ -12,19 +12,17 @@ sent (303) to the login page at /sessions/{id}, which reloads safely.
 from __future__ import annotations
 
 import re
-import secrets
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 
 from relay.core import Relay
-from relay.digests import sha256_hex
 from relay.errors import InvalidRequest, OAuthError, UnsupportedResponseType
 from relay.oidc.discovery import SCOPES_SUPPORTED
 from relay.oidc.responses import error_redirect
-from relay.pages.binding import set_desktop_cookie
+from relay.pages.login import start_login
 from relay.params import Params, form_params, query_params
 from relay.sessions import AuthorizationRequest
 from relay.settings import ClientConfig
@@ -205,15 +203,7 @@ async def authorize(request: Request) -> Response:
         nonce=nonce,
         code_challenge=code_challenge,
     )
-    return await start_login(relay, auth_request)
-
-
-async def start_login(relay: Relay, auth_request: AuthorizationRequest) -> Response:
-    """Start a LoginSession, bind it to this browser, and show its login page."""
-    secret = secrets.token_urlsafe(32)
-    session = await relay.sessions.start(auth_request, sha256_hex(secret))
-    response = RedirectResponse(f"/sessions/{session.id}", status_code=303)
-    set_desktop_cookie(response, relay, session.id, secret)
+    _, response = await start_login(relay, auth_request)
     return response
 
 

@@ -5,17 +5,26 @@ Only the browser holding the session's binding cookie may see the page or act on
 
 from __future__ import annotations
 
+import secrets
+
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from relay.core import Relay
+from relay.digests import sha256_hex
 from relay.errors import AccessDenied, InvalidTransition
-from relay.oidc.authorize import start_login
 from relay.oidc.codes import issue_code
 from relay.oidc.responses import error_redirect, redirect_to_client
-from relay.pages.binding import DESKTOP_COOKIE, holds, same_origin, session_in_path
+from relay.pages.binding import (
+    DESKTOP_COOKIE,
+    holds,
+    same_origin,
+    session_in_path,
+    set_desktop_cookie,
+)
 from relay.pages.qr import qr_svg
-from relay.sessions import LoginSession, Status
+from relay.sessions import AuthorizationRequest, LoginSession, Status
+from relay.sessions.service import RECORD_GRACE
 from relay.templating import message_page, render
 
 STATUS_TEXT = {
@@ -110,6 +119,12 @@ async def resume(request: Request) -> Response:
             return redirect_to_client(
                 back.redirect_uri, issuer, {"code": code, "state": back.state}
             )
+    if session.status is Status.EXPIRED and not await relay.store.create(
+        successor_key(session.id), {"returned": True}, RECORD_GRACE
+    ):
+        decided = await relay.store.get(successor_key(session.id)) or {}
+        if "session_id" in decided:  # refreshed meanwhile: the login goes on there
+            return RedirectResponse(f"/sessions/{decided['session_id']}", status_code=303)
     if session.status in (Status.DENIED, Status.FAILED, Status.CANCELLED, Status.EXPIRED):
         description = session.message or STATUS_TEXT[session.status]
         return error_redirect(back.redirect_uri, issuer, AccessDenied(description), back.state)
@@ -156,12 +171,44 @@ async def cancel(request: Request) -> Response:
     return RedirectResponse(f"/sessions/{session.id}", status_code=303)
 
 
+async def start_login(
+    relay: Relay, auth_request: AuthorizationRequest
+) -> tuple[LoginSession, Response]:
+    """Start a LoginSession, bind it to this browser, and send it to its login page."""
+    secret = secrets.token_urlsafe(32)
+    session = await relay.sessions.start(auth_request, sha256_hex(secret))
+    response = RedirectResponse(f"/sessions/{session.id}", status_code=303)
+    set_desktop_cookie(response, relay, session.id, secret)
+    return session, response
+
+
+def successor_key(session_id: str) -> str:
+    """What became of an expired session, decided once: refreshed into a new session
+    ({"session_id": ...}) or returned to the client ({"returned": true})."""
+    return f"successor:{session_id}"
+
+
 async def refresh(request: Request) -> Response:
-    """The QR expired: a fresh session for the same authorization request."""
+    """The QR expired: a fresh session for the same authorization request, once (two clicks or
+    two tabs must not make two live logins for one request)."""
     relay: Relay = request.app.state.relay
     session = await bound_session(request)
     if isinstance(session, Response):
         return session
     if session.status is not Status.EXPIRED:
         return RedirectResponse(f"/sessions/{session.id}", status_code=303)
-    return await start_login(relay, session.request)
+    key = successor_key(session.id)
+    if not await relay.store.create(key, {}, RECORD_GRACE):
+        decided = await relay.store.get(key) or {}
+        if decided.get("returned"):
+            return message_page(
+                request,
+                "This sign-in has ended",
+                "Go back to the app you were signing in to and start again.",
+                status_code=409,
+                tone="warning",
+            )
+        return RedirectResponse(f"/sessions/{decided.get('session_id', session.id)}", 303)
+    fresh, response = await start_login(relay, session.request)
+    await relay.store.put(key, {"session_id": fresh.id}, RECORD_GRACE)
+    return response

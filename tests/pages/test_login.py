@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import replace
 
 from starlette.applications import Starlette
 
+from relay.sessions import Status
 from relay.settings import Settings
 from tests.flows import Relay, query_of
 
@@ -179,3 +181,17 @@ async def test_page_actions_from_a_foreign_origin_are_refused(relay: Relay) -> N
         f"/sessions/{started.session_id}/cancel", headers={"Origin": relay.issuer}
     )
     assert own.status_code == 303
+
+
+async def test_refresh_twice_at_once_makes_one_new_login(relay: Relay) -> None:
+    started = await relay.start()
+    session = await relay.core.sessions.get(started.session_id)
+    await relay.core.sessions.transition(session, Status.EXPIRED)
+    before = len([k for k in relay.core.store._data if k.startswith("session:")])  # type: ignore[attr-defined]
+    answers = await asyncio.gather(
+        *(relay.desktop.post(f"/sessions/{started.session_id}/refresh") for _ in range(2))
+    )
+    locations = {answer.headers["location"] for answer in answers}
+    assert len(locations) == 1
+    after = len([k for k in relay.core.store._data if k.startswith("session:")])  # type: ignore[attr-defined]
+    assert after == before + 1
