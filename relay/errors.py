@@ -7,12 +7,9 @@
     │   ├── InvalidRequest         invalid_request
     │   ├── InvalidClient          invalid_client (401 at the token endpoint)
     │   ├── InvalidGrant           invalid_grant
-    │   ├── UnauthorizedClient     unauthorized_client
     │   ├── UnsupportedGrantType   unsupported_grant_type
     │   ├── UnsupportedResponseType unsupported_response_type
-    │   ├── InvalidScope           invalid_scope
     │   ├── AccessDenied           access_denied
-    │   ├── ServerError            server_error
     │   └── InvalidToken           invalid_token (RFC 6750 §3.1, the userinfo endpoint)
     ├── ProviderError              an upstream identity provider said no or broke
     ├── InvalidTransition          a login session cannot move from its status to the asked one
@@ -57,12 +54,6 @@ class InvalidGrant(OAuthError):
     error = "invalid_grant"
 
 
-class UnauthorizedClient(OAuthError):
-    """The client may not use this grant type or this provider."""
-
-    error = "unauthorized_client"
-
-
 class UnsupportedGrantType(OAuthError):
     error = "unsupported_grant_type"
 
@@ -71,17 +62,8 @@ class UnsupportedResponseType(OAuthError):
     error = "unsupported_response_type"
 
 
-class InvalidScope(OAuthError):
-    error = "invalid_scope"
-
-
 class AccessDenied(OAuthError):
     error = "access_denied"
-
-
-class ServerError(OAuthError):
-    error = "server_error"
-    status_code = 500
 
 
 class InvalidToken(OAuthError):

@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 from relay.errors import ConfigError
 
 PROVIDER_KINDS = ("sandbox",)  # wechat, tiktok, mixin, oauth2 and oidc follow
-# Keys a provider table may hold beyond PROVIDER_KEYS, per kind (kept in ProviderConfig.options).
+# Keys a provider table may hold beyond PROVIDER_KEYS, per kind (each adapter adds its own).
 KIND_KEYS: dict[str, frozenset[str]] = {"sandbox": frozenset()}
 DEFAULT_SIGNING_KEY = "relay-signing-key.pem"
 
@@ -49,7 +49,6 @@ class ProviderConfig:
     authorize_url: str | None = None
     token_url: str | None = None
     userinfo_url: str | None = None
-    options: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -230,7 +229,6 @@ def _parse_providers(raw: Any, environ: Mapping[str, str]) -> dict[str, Provider
             authorize_url=table.get("authorize_url"),
             token_url=table.get("token_url"),
             userinfo_url=table.get("userinfo_url"),
-            options={k: v for k, v in table.items() if k not in PROVIDER_KEYS},
         )
     return providers
 

@@ -46,12 +46,11 @@ def message_page(
     *,
     status_code: int = 200,
     tone: str = "info",  # info | success | warning | error
-    link: tuple[str, str] | None = None,  # (label, href)
 ) -> HTMLResponse:
     """A plain page with one message: outcomes, refusals, errors."""
     return render(
         request,
         "message.html",
-        {"title": title, "body": body, "tone": tone, "link": link},
+        {"title": title, "body": body, "tone": tone},
         status_code=status_code,
     )

@@ -16,7 +16,7 @@ one back, so any store can keep it unchanged.
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
@@ -112,7 +112,6 @@ class LoginSession:
     auth_time: float | None = None
     reason: str | None = None  # machine word on failed/denied (access_denied, invalid_code, ...)
     message: str | None = None  # the same for people
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def final(self) -> bool:
@@ -133,7 +132,6 @@ class LoginSession:
             "auth_time": self.auth_time,
             "reason": self.reason,
             "message": self.message,
-            "extra": dict(self.extra),
         }
 
     @classmethod
@@ -153,5 +151,4 @@ class LoginSession:
             auth_time=record.get("auth_time"),
             reason=record.get("reason"),
             message=record.get("message"),
-            extra=dict(record.get("extra") or {}),
         )

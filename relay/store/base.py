@@ -37,8 +37,5 @@ class Store(Protocol):
     async def delete(self, key: str) -> None:
         """Remove the record under `key`, if any."""
 
-    async def ping(self) -> bool:
-        """True when the store answers."""
-
     async def close(self) -> None:
         """Release connections. The store is unusable afterwards."""

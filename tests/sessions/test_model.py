@@ -154,7 +154,6 @@ def full_session() -> LoginSession:
         auth_time=START + 2,
         reason=None,
         message=None,
-        extra={"refresh_of": "sess-0", "tries": [1, 2]},
     )
 
 
@@ -199,13 +198,6 @@ def test_login_session_record_round_trips_without_identity() -> None:
     record = json.loads(json.dumps(session.to_record()))
     assert record["identity"] is None
     assert LoginSession.from_record(record) == session
-
-
-def test_login_session_record_does_not_share_extra() -> None:
-    session = full_session()
-    record = session.to_record()
-    record["extra"]["refresh_of"] = "changed"
-    assert session.extra["refresh_of"] == "sess-0"
 
 
 def test_login_session_final_follows_the_table() -> None:

@@ -209,9 +209,6 @@ class StoreContract:
         await store.consume("a")
         assert await store.get("b") == sample_record("scanned")
 
-    async def test_store_ping_answers(self, store: Store) -> None:
-        assert await store.ping() is True
-
     # TTL expiry
 
     async def test_store_record_is_alive_before_its_ttl(
