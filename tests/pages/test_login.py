@@ -177,10 +177,18 @@ async def test_page_actions_from_a_foreign_origin_are_refused(relay: Relay) -> N
         assert "another site" in refused.text
     assert (await relay.core.sessions.get(started.session_id)).status == "scanned"
 
-    own = await relay.desktop.post(
+    sibling = {"Origin": "null", "Sec-Fetch-Site": "same-site"}  # another subdomain, no-referrer
+    refused = await relay.phone.post(f"/phone/{started.session_id}/decline", headers=sibling)
+    assert refused.status_code == 403
+
+    # What a browser sends from the relay's own page under Referrer-Policy: no-referrer.
+    own = {"Origin": "null", "Sec-Fetch-Site": "same-origin"}
+    going = await relay.phone.post(f"/phone/{started.session_id}/continue", headers=own)
+    assert going.status_code == 303
+    cancelled = await relay.desktop.post(
         f"/sessions/{started.session_id}/cancel", headers={"Origin": relay.issuer}
     )
-    assert own.status_code == 303
+    assert cancelled.status_code == 303
 
 
 async def test_refresh_twice_at_once_makes_one_new_login(relay: Relay) -> None:
