@@ -70,7 +70,7 @@ def serve(args: argparse.Namespace) -> int:
 
 def demo(args: argparse.Namespace) -> int:
     settings = demo_settings(args.host, args.port, issuer=args.issuer)
-    if args.host in ("0.0.0.0", "::") and not args.issuer:  # noqa: S104
+    if args.host in ("0.0.0.0", "::") and not args.issuer:  # noqa: S104 - a check, not a bind
         print(
             "  Listening on every interface, but the QR codes point at 127.0.0.1, which a phone "
             "cannot reach.\n  To scan with a real phone, add --issuer http://<this computer's "

@@ -7,6 +7,7 @@ import asyncio
 import socket
 from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
+from typing import Any
 
 import httpx
 import pytest
@@ -27,7 +28,7 @@ def signing_key() -> SigningKey:
     return SigningKey.generate()  # RSA key generation is slow: once per test run
 
 
-def make_settings(issuer: str = ISSUER, **overrides: object) -> Settings:
+def make_settings(issuer: str = ISSUER, **overrides: Any) -> Settings:
     providers = {
         "sandbox": ProviderConfig(
             name="sandbox",
@@ -70,7 +71,7 @@ def make_settings(issuer: str = ISSUER, **overrides: object) -> Settings:
     settings = Settings(
         issuer=issuer, clients=clients, providers=providers, demo=True, signing_key=None
     )
-    return replace(settings, **overrides)  # type: ignore[arg-type]
+    return replace(settings, **overrides)
 
 
 @pytest.fixture

@@ -13,15 +13,17 @@ import html
 import re
 import secrets
 from dataclasses import dataclass
-from typing import Any, Self
+from typing import Self
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import websockets
 from starlette.applications import Starlette
+from websockets.asyncio.client import ClientConnection
 
 from relay.core import Relay as RelayCore
 from relay.settings import Settings
+from relay.store import MemoryStore
 
 
 class SelfTransport(httpx.AsyncBaseTransport):
@@ -90,6 +92,12 @@ class Relay:
     def core(self) -> RelayCore:
         core: RelayCore = self.app.state.relay
         return core
+
+    def stored_keys(self, prefix: str) -> list[str]:
+        """Keys in the relay's store (the memory store) starting with `prefix`."""
+        store = self.core.store
+        assert isinstance(store, MemoryStore)
+        return store.keys(prefix)
 
     def browser(self) -> httpx.AsyncClient:
         transport = self._transport or httpx.ASGITransport(app=self.app)
@@ -160,7 +168,7 @@ class Relay:
                 return f"relay_bind={cookie.value}"
         raise AssertionError("no binding cookie for this session")
 
-    async def live(self, session_id: str, cookie: str | None = None) -> Any:
+    async def live(self, session_id: str, cookie: str | None = None) -> ClientConnection:
         """A websocket on /sessions/{id}/live (needs the real server: the `served` fixture)."""
         url = self.issuer.replace("http://", "ws://") + f"/sessions/{session_id}/live"
         headers = {"Cookie": cookie} if cookie else {}

@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from relay.core import Relay
-from relay.errors import InvalidRequest, InvalidTransition, ProviderError
+from relay.errors import InvalidRequest, ProviderError
 from relay.pages.binding import callback_cookie, holds
 from relay.pages.phone import callback_url, outcome_page, upstream_key
 from relay.params import query_params
@@ -104,11 +104,7 @@ async def finish(
     except ProviderError as exc:
         session = await settle_failure(relay, session, exc)
         return outcome_page(request, session)
-    try:
-        session = await relay.sessions.confirm(session, identity)
-    except InvalidTransition:
-        session = await relay.sessions.get(session.id)
-    return outcome_page(request, session)
+    return outcome_page(request, await relay.sessions.confirm(session, identity))
 
 
 async def settle_failure(relay: Relay, session: LoginSession, exc: ProviderError) -> LoginSession:
@@ -119,7 +115,4 @@ async def settle_failure(relay: Relay, session: LoginSession, exc: ProviderError
         if denied
         else f"The provider could not sign you in ({exc.code})."
     )
-    try:
-        return await relay.sessions.transition(session, target, reason=exc.code, message=message)
-    except InvalidTransition:
-        return await relay.sessions.get(session.id)
+    return await relay.sessions.settle(session, target, reason=exc.code, message=message)

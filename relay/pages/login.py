@@ -150,15 +150,12 @@ async def cancel(request: Request) -> Response:
     if isinstance(session, Response):
         return session
     if session.status in (Status.PENDING, Status.SCANNED):
-        try:
-            session = await relay.sessions.transition(
-                session,
-                Status.CANCELLED,
-                reason="cancelled",
-                message="The sign-in was cancelled on the computer.",
-            )
-        except InvalidTransition:
-            session = await relay.sessions.get(session.id)
+        session = await relay.sessions.settle(
+            session,
+            Status.CANCELLED,
+            reason="cancelled",
+            message="The sign-in was cancelled on the computer.",
+        )
     if session.status is Status.CANCELLED:
         back = session.request
         return error_redirect(

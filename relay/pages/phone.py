@@ -17,7 +17,6 @@ from starlette.responses import RedirectResponse, Response
 
 from relay.core import Relay
 from relay.digests import new_verifier, s256, sha256_hex
-from relay.errors import InvalidTransition
 from relay.pages.binding import (
     PHONE_COOKIE,
     URL_TOKEN,
@@ -172,13 +171,10 @@ async def decline(request: Request) -> Response:
     session = await scanned_on_this_phone(request)
     if isinstance(session, Response):
         return session
-    try:
-        session = await relay.sessions.transition(
-            session,
-            Status.DENIED,
-            reason="user_declined",
-            message="The sign-in was declined on the phone.",
-        )
-    except InvalidTransition:
-        session = await relay.sessions.get(session.id)
+    session = await relay.sessions.settle(
+        session,
+        Status.DENIED,
+        reason="user_declined",
+        message="The sign-in was declined on the phone.",
+    )
     return outcome_page(request, session)

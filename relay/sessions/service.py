@@ -137,10 +137,20 @@ class LoginSessions:
         await self.events.publish(channel(session.id), event_of(moved))
         return moved
 
+    async def settle(self, session: LoginSession, target: Status, **changes: Any) -> LoginSession:
+        """Move `session` to `target` if it still can; either way, the session as it now is.
+        For pages, which show whatever the outcome is (another request may have moved it
+        first, or its time ran out)."""
+        try:
+            return await self.transition(session, target, **changes)
+        except InvalidTransition:
+            return await self.get(session.id)
+
     async def confirm(self, session: LoginSession, identity: Identity) -> LoginSession:
-        """scanned -> confirmed: the phone signed in at the provider as `identity`."""
+        """scanned -> confirmed: the phone signed in at the provider as `identity`; settled as
+        in `settle`."""
         now = self._clock()
-        return await self.transition(
+        return await self.settle(
             session,
             Status.CONFIRMED,
             identity=identity,

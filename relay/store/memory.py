@@ -31,6 +31,10 @@ class MemoryStore:
     def __len__(self) -> int:
         return len(self._data)
 
+    def keys(self, prefix: str = "") -> list[str]:
+        """The keys held now (expired ones included until swept), for tests and benchmarks."""
+        return [key for key in self._data if key.startswith(prefix)]
+
     def _live(self, key: str) -> tuple[float, str] | None:
         item = self._data.get(key)
         if item is None:

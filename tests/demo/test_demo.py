@@ -16,7 +16,9 @@ async def demo_login(relay: Relay) -> tuple[str, str]:
     page = await relay.desktop.get(login.headers["location"])
     assert "Sign in to Demo app" in page.text
     session_id = login.headers["location"].rsplit("/", 1)[1]
-    scan_url = re.search(r'href="(http[^"]+/s/[^"]+)"', page.text).group(1)  # type: ignore[union-attr]
+    found = re.search(r'href="(http[^"]+/s/[^"]+)"', page.text)
+    assert found, "the login page shows no scan URL"
+    scan_url = found.group(1)
     await relay.scan(scan_url)
     await relay.approve(session_id, "Demo Person")
     back = await relay.resume(session_id)

@@ -16,7 +16,7 @@ async def callback_location(relay: Relay) -> tuple[str, str]:
 
 
 def upstream_records(relay: Relay) -> list[str]:
-    return [k for k in relay.core.store._data if k.startswith("upstream:")]  # type: ignore[attr-defined]
+    return relay.stored_keys("upstream:")
 
 
 async def test_callback_malformed_answers_change_nothing(relay: Relay) -> None:

@@ -7,16 +7,18 @@ import json
 
 import pytest
 import websockets
+from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
+from websockets.typing import Origin
 
 from tests.flows import Relay
 
 POLICY_VIOLATION = 1008
 
 
-async def closed_with(socket: object) -> int:
+async def closed_with(socket: ClientConnection) -> int:
     with pytest.raises(ConnectionClosed) as closed:
-        await socket.recv()  # type: ignore[attr-defined]
+        await socket.recv()
     assert closed.value.rcvd is not None
     return closed.value.rcvd.code
 
@@ -112,6 +114,6 @@ async def test_live_from_a_foreign_origin_closed_with_policy_violation(served: R
     socket = await websockets.connect(
         url,
         additional_headers={"Cookie": served.desktop_cookie(started.session_id)},
-        origin="https://evil.example",  # type: ignore[arg-type]
+        origin=Origin("https://evil.example"),
     )
     assert await closed_with(socket) == POLICY_VIOLATION

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import replace
 
 from starlette.applications import Starlette
@@ -141,13 +142,13 @@ async def test_deny_at_provider_denies_the_session(relay: Relay) -> None:
 
 
 async def test_unreachable_provider_fails_the_session_with_a_reason(
-    settings: Settings, app_factory: object
+    settings: Settings, app_factory: Callable[[Settings], Starlette]
 ) -> None:
     broken = replace(
         settings.providers["sandbox"], token_url="http://127.0.0.1:9/unreachable-token"
     )
     settings = replace(settings, providers={**settings.providers, "sandbox": broken})
-    app: Starlette = app_factory(settings)  # type: ignore[operator]
+    app = app_factory(settings)
     async with Relay(app, settings) as relay:
         started = await relay.start()
         await relay.scan(started.scan_url)
@@ -195,11 +196,11 @@ async def test_refresh_twice_at_once_makes_one_new_login(relay: Relay) -> None:
     started = await relay.start()
     session = await relay.core.sessions.get(started.session_id)
     await relay.core.sessions.transition(session, Status.EXPIRED)
-    before = len([k for k in relay.core.store._data if k.startswith("session:")])  # type: ignore[attr-defined]
+    before = len(relay.stored_keys("session:"))
     answers = await asyncio.gather(
         *(relay.desktop.post(f"/sessions/{started.session_id}/refresh") for _ in range(2))
     )
     locations = {answer.headers["location"] for answer in answers}
     assert len(locations) == 1
-    after = len([k for k in relay.core.store._data if k.startswith("session:")])  # type: ignore[attr-defined]
+    after = len(relay.stored_keys("session:"))
     assert after == before + 1

@@ -47,7 +47,7 @@ async def test_phone_page_and_continue_refused_to_another_phone(relay: Relay) ->
     for response in (page, going, declining):
         assert response.status_code == 404
         assert "not on this phone" in response.text
-    assert len([k for k in relay.core.store._data if k.startswith("upstream:")]) == 0  # type: ignore[attr-defined]
+    assert relay.stored_keys("upstream:") == []
     assert (await relay.core.sessions.get(started.session_id)).status == "scanned"
 
 

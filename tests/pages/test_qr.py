@@ -10,9 +10,15 @@ import zxingcpp
 from relay.pages.qr import qr_svg
 
 
+def view_box(svg: str) -> int:
+    found = re.search(r'viewBox="0 0 (\d+) \1"', svg)
+    assert found, "a square viewBox"
+    return int(found.group(1))
+
+
 def raster(svg: str, scale: int = 6) -> np.ndarray:
     """Paint the SVG's single path (runs of `M x y h n v1 h-n z`) into a grayscale image."""
-    size = int(re.search(r'viewBox="0 0 (\d+) \1"', svg).group(1))  # type: ignore[union-attr]
+    size = view_box(svg)
     image = np.full((size, size), 255, dtype=np.uint8)
     for x, y, run in re.findall(r"M(\d+) (\d+)h(\d+)v1h-\3z", svg):
         image[int(y), int(x) : int(x) + int(run)] = 0
@@ -32,5 +38,5 @@ def test_qr_svg_is_rendered_once_per_url() -> None:
 
 def test_qr_svg_stays_small_for_a_scan_url() -> None:
     svg = qr_svg("https://login.example.com/s/Zq3x9_Kp2LmN8vB4tR6wYa")
-    size = int(re.search(r'viewBox="0 0 (\d+)', svg).group(1))  # type: ignore[union-attr]
+    size = view_box(svg)
     assert size - 8 <= 33  # version 4 or below: large modules, easy to scan

@@ -4,6 +4,7 @@ ProviderError with a reason code. Here its upstream is a fake handed in as an ht
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from urllib.parse import parse_qs
 
 import httpx
@@ -24,8 +25,8 @@ CONFIG = ProviderConfig(
 )
 
 
-def adapter(handler: object) -> SandboxProvider:
-    http = httpx.AsyncClient(transport=httpx.MockTransport(handler))  # type: ignore[arg-type]
+def adapter(handler: Callable[[httpx.Request], httpx.Response]) -> SandboxProvider:
+    http = httpx.AsyncClient(transport=httpx.MockTransport(handler))
     return SandboxProvider(CONFIG, http, "https://relay.test")
 
 

@@ -291,8 +291,9 @@ async def test_transition_after_the_deadline_expires_instead() -> None:
     assert scanned is not None
     world.clock.advance(TTL)
     with pytest.raises(InvalidTransition) as caught:
-        await world.sessions.confirm(scanned, IDENTITY)
+        await world.sessions.transition(scanned, Status.CONFIRMED, identity=IDENTITY)
     assert 'it is "expired" now' in str(caught.value)
+    assert (await world.sessions.confirm(scanned, IDENTITY)).status is Status.EXPIRED  # settles
     stored = await world.sessions.get(session.id)
     assert stored.status is Status.EXPIRED
     assert stored.identity is None
