@@ -161,7 +161,7 @@ async def cancel(request: Request) -> Response:
         return error_redirect(
             back.redirect_uri,
             relay.settings.issuer,
-            AccessDenied("The sign-in was cancelled on the computer."),
+            AccessDenied(session.message or STATUS_TEXT[Status.CANCELLED]),
             back.state,
             after_post=True,
         )
