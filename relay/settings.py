@@ -9,6 +9,7 @@ passed into `create_app`; nothing reads the environment at import time.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import tomllib
 from collections.abc import Mapping
@@ -19,9 +20,31 @@ from urllib.parse import urlsplit
 
 from relay.errors import ConfigError
 
-PROVIDER_KINDS = ("sandbox",)  # wechat, tiktok, mixin, oauth2 and oidc follow
-# Keys a provider table may hold beyond PROVIDER_KEYS, per kind (each adapter adds its own).
-KIND_KEYS: dict[str, frozenset[str]] = {"sandbox": frozenset()}
+# Keys a provider table may hold beyond PROVIDER_KEYS, per kind; they reach the adapter in
+# ProviderConfig.options, and the adapter checks their values when it is built.
+KIND_KEYS: dict[str, frozenset[str]] = {
+    "sandbox": frozenset(),
+    "wechat": frozenset({"subject"}),
+    "tiktok": frozenset(),
+    "mixin": frozenset(),
+    "oauth2": frozenset(
+        {
+            "pkce",
+            "token_auth",
+            "token_format",
+            "param_names",
+            "authorize_params",
+            "token_path",
+            "userinfo_path",
+            "subject",
+            "claims",
+        }
+    ),
+    "oidc": frozenset({"issuer", "subject", "claims"}),
+}
+PROVIDER_KINDS = tuple(KIND_KEYS)
+DISPLAY_NAMES = {"sandbox": "Sandbox", "wechat": "WeChat", "tiktok": "TikTok", "mixin": "Mixin"}
+PROVIDER_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,31}")  # in URLs and in every sub
 DEFAULT_SIGNING_KEY = "relay-signing-key.pem"
 
 
@@ -49,6 +72,9 @@ class ProviderConfig:
     authorize_url: str | None = None
     token_url: str | None = None
     userinfo_url: str | None = None
+    timeout: float = 10.0  # seconds for a whole upstream request
+    connect_timeout: float = 3.0  # seconds to connect
+    options: Mapping[str, Any] = field(default_factory=dict)  # the kind's own keys
 
 
 @dataclass(frozen=True)
@@ -87,6 +113,8 @@ TOP_LEVEL = {
 CLIENT_KEYS = {"secret", "redirect_uris", "providers", "display_name"}
 PROVIDER_KEYS = {
     "kind",
+    "timeout",
+    "connect_timeout",
     "display_name",
     "client_id",
     "client_secret",
@@ -195,6 +223,8 @@ def _parse_providers(raw: Any, environ: Mapping[str, str]) -> dict[str, Provider
         where = f"providers.{name}"
         if not isinstance(table, dict):
             raise ConfigError(where, "must be a table")
+        if not PROVIDER_NAME.fullmatch(name):
+            raise ConfigError(where, "a provider name is 1 to 32 lowercase letters, digits, - or _")
         kind = table.get("kind")
         if kind not in PROVIDER_KINDS:
             raise ConfigError(f"{where}.kind", f"must be one of {', '.join(PROVIDER_KINDS)}")
@@ -216,19 +246,33 @@ def _parse_providers(raw: Any, environ: Mapping[str, str]) -> dict[str, Provider
             client_id = table.get("client_id")
             if not isinstance(client_id, str) or not client_id:
                 raise ConfigError(f"{where}.client_id", "is required")
-            client_secret = resolve_secret(
-                f"{where}.client_secret", table.get("client_secret"), environ
-            )
+            if kind == "oauth2" and table.get("token_auth") == "none":
+                client_secret = ""  # a public client: no secret at the provider
+            else:
+                client_secret = resolve_secret(
+                    f"{where}.client_secret", table.get("client_secret"), environ
+                )
+        timeouts = {}
+        for key, default in (("timeout", 10.0), ("connect_timeout", 3.0)):
+            value = table.get(key, default)
+            if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+                raise ConfigError(f"{where}.{key}", "must be a positive number of seconds")
+            timeouts[key] = float(value)
+        for key in ("display_name", "scope"):
+            if key in table and (not isinstance(table[key], str) or not table[key]):
+                raise ConfigError(f"{where}.{key}", "must be a non-empty string")
         providers[name] = ProviderConfig(
             name=name,
             kind=kind,
-            display_name=str(table.get("display_name", "Sandbox" if kind == "sandbox" else name)),
+            display_name=str(table.get("display_name", DISPLAY_NAMES.get(kind, name))),
             client_id=client_id,
             client_secret=client_secret,
             scope=table.get("scope"),
             authorize_url=table.get("authorize_url"),
             token_url=table.get("token_url"),
             userinfo_url=table.get("userinfo_url"),
+            options={k: v for k, v in table.items() if k in KIND_KEYS[kind]},
+            **timeouts,
         )
     return providers
 

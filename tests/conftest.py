@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import replace
 from typing import Any
 
@@ -13,11 +13,12 @@ import httpx
 import pytest
 import uvicorn
 from starlette.applications import Starlette
+from starlette.types import ASGIApp
 
 from relay.app import create_app
 from relay.oidc.keys import SigningKey
 from relay.settings import ClientConfig, ProviderConfig, Settings
-from tests.flows import Relay, SelfTransport
+from tests.flows import Internet, Relay
 
 ISSUER = "http://relay.test"
 RP_REDIRECT = "https://rp.example/callback"
@@ -84,9 +85,9 @@ def app_factory(
     signing_key: SigningKey,
 ) -> Callable[[Settings], Starlette]:
     def build(settings: Settings) -> Starlette:
-        transport = SelfTransport()
-        app = create_app(settings, keys=signing_key, http_transport=transport)
-        transport.bind(app, settings.issuer)
+        internet = Internet()
+        app = create_app(settings, keys=signing_key, http_transport=internet)
+        internet.route(settings.issuer, app)
         return app
 
     return build
@@ -133,3 +134,45 @@ async def served(signing_key: SigningKey, request: pytest.FixtureRequest) -> Asy
         server.should_exit = True
         await task
         sock.close()
+
+
+RelayFactory = Callable[..., Awaitable[Relay]]
+
+
+@pytest.fixture
+async def relay_with(signing_key: SigningKey) -> AsyncIterator[RelayFactory]:
+    """Build an in-process relay with other providers and clients, and fakes of those providers
+    on their real hostnames: `await relay_with(providers={...}, fakes={"api.weixin.qq.com": app})`.
+    Without `clients`, the client "rp" may use every given provider."""
+    made: list[Relay] = []
+
+    async def make(
+        *,
+        providers: dict[str, ProviderConfig],
+        fakes: dict[str, ASGIApp] | None = None,
+        clients: dict[str, ClientConfig] | None = None,
+        **overrides: Any,
+    ) -> Relay:
+        if clients is None:
+            clients = {
+                "rp": ClientConfig(
+                    client_id="rp",
+                    secret="rp-secret",
+                    redirect_uris=(RP_REDIRECT,),
+                    providers=tuple(providers),
+                    display_name="Example RP",
+                )
+            }
+        settings = make_settings(providers=providers, clients=clients, demo=False, **overrides)
+        internet = Internet()
+        app = create_app(settings, keys=signing_key, http_transport=internet)
+        internet.route(settings.issuer, app)
+        for host, fake in (fakes or {}).items():
+            internet.route(host, fake)
+        relay = Relay(app, settings, transport=internet)
+        made.append(relay)
+        return relay
+
+    yield make
+    for relay in made:
+        await relay.__aexit__()

@@ -19,6 +19,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import websockets
 from starlette.applications import Starlette
+from starlette.types import ASGIApp
 from websockets.asyncio.client import ClientConnection
 
 from relay.core import Relay as RelayCore
@@ -26,24 +27,25 @@ from relay.settings import Settings
 from relay.store import MemoryStore
 
 
-class SelfTransport(httpx.AsyncBaseTransport):
-    """Upstream calls of an in-process relay to its own issuer loop back into the same app (the
-    sandbox provider and the demo relying party talk to the relay over HTTP, just not over a
-    socket). Calls to any other host go to the real network (here: only local ports)."""
+class Internet(httpx.AsyncBaseTransport):
+    """A small internet for one test: each host is an ASGI app (the relay itself, fakes of the
+    identity providers), reached over HTTP without a socket. Both the relay's upstream client
+    and the test's browsers use it, so a phone can follow the relay's redirect to a fake
+    provider's authorize page and back. Any other host goes to the real network (in these
+    tests: only local ports)."""
 
     def __init__(self) -> None:
-        self._inner: httpx.ASGITransport | None = None
-        self._host = ""
+        self._hosts: dict[str, httpx.ASGITransport] = {}
         self._network = httpx.AsyncHTTPTransport()
 
-    def bind(self, app: Starlette, issuer: str) -> None:
-        self._inner = httpx.ASGITransport(app=app)
-        self._host = urlsplit(issuer).netloc
+    def route(self, url_or_host: str, app: ASGIApp) -> None:
+        host = urlsplit(url_or_host).netloc if "://" in url_or_host else url_or_host
+        self._hosts[host] = httpx.ASGITransport(app=app)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        assert self._inner is not None, "bind() the app first"
-        if request.url.netloc.decode() == self._host:
-            return await self._inner.handle_async_request(request)
+        inner = self._hosts.get(request.url.netloc.decode())
+        if inner is not None:
+            return await inner.handle_async_request(request)
         return await self._network.handle_async_request(request)
 
     async def aclose(self) -> None:
@@ -194,6 +196,20 @@ class Relay:
         fields = form_fields(page.text)
         fields.update(decision=decision, name=name)
         return await self.phone.post("/sandbox/authorize", data=fields)
+
+    async def through_provider(self, session_id: str, max_hops: int = 5) -> httpx.Response:
+        """Continue on the phone, then follow the provider's redirects (a fake provider that
+        signs the user in and sends the phone back) until the relay's callback answers."""
+        response = await self.continue_to_provider(session_id)
+        for _ in range(max_hops):
+            location = response.headers.get("location")
+            if location is None:
+                return response
+            target = httpx.URL(self.issuer).join(location)
+            response = await self.phone.get(str(target.copy_with(fragment=None)))
+            if target.path.startswith("/callback/"):
+                return response
+        raise AssertionError("the provider did not send the phone back to the relay")
 
     async def approve(self, session_id: str, name: str = "Ada Lovelace") -> httpx.Response:
         """Continue, approve at the sandbox, and land on the relay's callback."""

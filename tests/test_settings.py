@@ -321,14 +321,20 @@ def test_settings_provider_without_kind_is_named(tmp_path: Path) -> None:
     assert "sandbox" in error.problem
 
 
-@pytest.mark.parametrize("kind", ["wechat", "myspace", ""])
+@pytest.mark.parametrize("kind", ["myspace", "", "WeChat"])
 def test_settings_provider_with_unknown_kind_is_named(tmp_path: Path, kind: str) -> None:
-    # Only the sandbox is accepted for now; a wechat provider without client_id is refused for
-    # its kind before its client_id is looked at.
     text = replace_line(MINIMAL, 'kind = "sandbox"', f'kind = "{kind}"')
     error = config_error(tmp_path, text)
     assert error.key == "providers.sandbox.kind"
-    assert "must be one of" in str(error)
+    assert "must be one of sandbox, wechat, tiktok, mixin, oauth2, oidc" in str(error)
+
+
+@pytest.mark.parametrize("kind", ["wechat", "tiktok", "mixin", "oauth2", "oidc"])
+def test_settings_real_provider_needs_its_client_id(tmp_path: Path, kind: str) -> None:
+    text = replace_line(MINIMAL, 'kind = "sandbox"', f'kind = "{kind}"')
+    error = config_error(tmp_path, text)
+    assert error.key == "providers.sandbox.client_id"
+    assert "is required" in str(error)
 
 
 def test_settings_provider_bad_endpoint_url_is_named(tmp_path: Path) -> None:

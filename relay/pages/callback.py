@@ -15,7 +15,7 @@ from starlette.responses import Response
 from relay.core import Relay
 from relay.errors import InvalidRequest, ProviderError
 from relay.pages.binding import callback_cookie, holds
-from relay.pages.phone import callback_url, outcome_page, upstream_key
+from relay.pages.phone import outcome_page, trip_of, upstream_key
 from relay.params import query_params
 from relay.providers import Provider
 from relay.sessions import LoginSession, Status
@@ -49,7 +49,9 @@ async def callback(request: Request) -> Response:
     except InvalidRequest as exc:
         return bad_callback(request, f"The provider's answer is malformed ({exc.description}).")
     if code is None and error is None:
-        return bad_callback(request, "The provider's answer has neither a code nor an error.")
+        if not provider.denial_without_code:
+            return bad_callback(request, "The provider's answer has neither a code nor an error.")
+        error = "access_denied"  # WeChat comes back with only the state when the user refuses
 
     upstream = await relay.store.consume(upstream_key(state))
     if upstream is None or upstream["provider"] != name:
@@ -95,12 +97,9 @@ async def finish(
         if error is not None:
             raise ProviderError(error, description or f"the provider answered {error}")
         assert code is not None
-        grant = await provider.exchange_code(
-            code=code,
-            redirect_uri=callback_url(relay, provider.name),
-            code_verifier=upstream["code_verifier"],
-        )
-        identity = await provider.fetch_identity(grant)
+        trip = trip_of(upstream)
+        grant = await provider.exchange_code(code, trip)
+        identity = await provider.fetch_identity(grant, trip)
     except ProviderError as exc:
         session = await settle_failure(relay, session, exc)
         return outcome_page(request, session)

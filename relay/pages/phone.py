@@ -10,13 +10,16 @@ cookie, so the provider's answer counts only in the browser that asked (RFC 9700
 
 from __future__ import annotations
 
+import dataclasses
 import secrets
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from relay.core import Relay
-from relay.digests import new_verifier, s256, sha256_hex
+from relay.digests import new_verifier, sha256_hex
+from relay.errors import ProviderError
 from relay.pages.binding import (
     PHONE_COOKIE,
     URL_TOKEN,
@@ -26,6 +29,7 @@ from relay.pages.binding import (
     set_callback_cookie,
     set_phone_cookie,
 )
+from relay.providers import Trip
 from relay.sessions import LoginSession, Status
 from relay.templating import message_page, render
 
@@ -44,6 +48,9 @@ async def scan(request: Request) -> Response:
     secret = secrets.token_urlsafe(32)
     session = None
     if URL_TOKEN.fullmatch(ticket):
+        wrong_app = await needs_other_app(request, relay, ticket)
+        if wrong_app is not None:
+            return wrong_app
         session = await relay.sessions.scan(ticket, sha256_hex(secret))
     if session is None:
         return message_page(
@@ -57,6 +64,25 @@ async def scan(request: Request) -> Response:
     response = RedirectResponse(f"/phone/{session.id}", status_code=303)
     set_phone_cookie(response, relay, session.id, secret)
     return response
+
+
+async def needs_other_app(request: Request, relay: Relay, ticket: str) -> Response | None:
+    """WeChat's sign-in works only inside WeChat. A QR scanned with the camera opens the phone's
+    ordinary browser: say so there, before the ticket is used, so that a scan from WeChat
+    itself still works."""
+    session = await relay.sessions.for_ticket(ticket)
+    if session is None:
+        return None
+    app = relay.providers[session.request.provider].app_only
+    if app is None or app.user_agent_marker in request.headers.get("user-agent", ""):
+        return None
+    return message_page(
+        request,
+        f"Open this in {app.app_name}",
+        f"Signing in with {app.app_name} works only inside the {app.app_name} app. Open "
+        f"{app.app_name}, use its Scan feature, and scan the code on your computer again.",
+        tone="warning",
+    )
 
 
 async def scanned_on_this_phone(request: Request) -> LoginSession | Response:
@@ -141,28 +167,43 @@ async def continue_to_provider(request: Request) -> Response:
     if isinstance(session, Response):
         return session
     provider = relay.providers[session.request.provider]
-    state = secrets.token_hex(20)  # letters and digits only: WeChat's rule for state
-    verifier = new_verifier()
-    browser = secrets.token_urlsafe(32)
-    ttl = max(session.expires_at - relay.sessions.now(), 1)
-    await relay.store.create(
-        upstream_key(state),
-        {
-            "session_id": session.id,
-            "provider": provider.name,
-            "code_verifier": verifier,
-            "browser_hash": sha256_hex(browser),
-        },
-        ttl,
-    )
-    location = provider.authorization_url(
-        state=state,
+    trip = Trip(
+        state=secrets.token_hex(20),  # letters and digits only: WeChat's rule for state
         redirect_uri=callback_url(relay, provider.name),
-        code_challenge=s256(verifier),
+        code_verifier=new_verifier(),
+        nonce=secrets.token_hex(16),
     )
+    try:
+        location = await provider.authorization_url(trip)
+    except ProviderError as exc:  # an OpenID provider's discovery document could not be read
+        session = await relay.sessions.settle(
+            session,
+            Status.FAILED,
+            reason=exc.code,
+            message=f"The provider could not be reached ({exc.code}).",
+        )
+        return outcome_page(request, session)
+    browser = secrets.token_urlsafe(32)
+    record = {
+        **dataclasses.asdict(trip),
+        "session_id": session.id,
+        "provider": provider.name,
+        "browser_hash": sha256_hex(browser),
+    }
+    ttl = max(session.expires_at - relay.sessions.now(), 1)
+    await relay.store.create(upstream_key(trip.state), record, ttl)
     response = RedirectResponse(location, status_code=303)
-    set_callback_cookie(response, relay, provider.name, state, browser)
+    set_callback_cookie(response, relay, provider.name, trip.state, browser)
     return response
+
+
+def trip_of(record: dict[str, Any]) -> Trip:
+    return Trip(
+        state=record["state"],
+        redirect_uri=record["redirect_uri"],
+        code_verifier=record["code_verifier"],
+        nonce=record["nonce"],
+    )
 
 
 async def decline(request: Request) -> Response:

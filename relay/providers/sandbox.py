@@ -8,47 +8,49 @@ from urllib.parse import urlencode
 import httpx
 
 from relay.errors import ProviderError
-from relay.providers.base import UpstreamGrant, request_json
+from relay.providers.base import AppOnly, Trip, UpstreamGrant, request_json, timeout_of
 from relay.sessions.model import Identity
 from relay.settings import ProviderConfig
 
 
 class SandboxProvider:
     kind = "sandbox"
+    app_only: AppOnly | None = None
+    denial_without_code = False
 
     def __init__(self, config: ProviderConfig, http: httpx.AsyncClient, issuer: str) -> None:
         self.name = config.name
         self.display_name = config.display_name
         self._config = config
         self._http = http
+        self._timeout = timeout_of(config)
         self.authorize_endpoint = config.authorize_url or f"{issuer}/sandbox/authorize"
         self.token_endpoint = config.token_url or f"{issuer}/sandbox/token"
         self.userinfo_endpoint = config.userinfo_url or f"{issuer}/sandbox/userinfo"
 
-    def authorization_url(self, *, state: str, redirect_uri: str, code_challenge: str) -> str:
+    async def authorization_url(self, trip: Trip) -> str:
         query = {
             "response_type": "code",
             "client_id": self._config.client_id,
-            "redirect_uri": redirect_uri,
+            "redirect_uri": trip.redirect_uri,
             "scope": self._config.scope or "profile",
-            "state": state,
-            "code_challenge": code_challenge,
+            "state": trip.state,
+            "code_challenge": trip.code_challenge,
             "code_challenge_method": "S256",
         }
         return f"{self.authorize_endpoint}?{urlencode(query)}"
 
-    async def exchange_code(
-        self, *, code: str, redirect_uri: str, code_verifier: str
-    ) -> UpstreamGrant:
+    async def exchange_code(self, code: str, trip: Trip) -> UpstreamGrant:
         status, body = await request_json(
             self._http,
             "POST",
             self.token_endpoint,
+            timeouts=self._timeout,
             data={
                 "grant_type": "authorization_code",
                 "code": code,
-                "redirect_uri": redirect_uri,
-                "code_verifier": code_verifier,
+                "redirect_uri": trip.redirect_uri,
+                "code_verifier": trip.code_verifier,
             },
             auth=(self._config.client_id, self._config.client_secret),
         )
@@ -60,11 +62,13 @@ class SandboxProvider:
             raise ProviderError("invalid_response", "the token response has no access_token")
         return body
 
-    async def fetch_identity(self, grant: UpstreamGrant) -> Identity:
+    async def fetch_identity(self, grant: UpstreamGrant, trip: Trip) -> Identity:
         status, body = await request_json(
             self._http,
             "GET",
             self.userinfo_endpoint,
+            timeouts=self._timeout,
+            retry_connect=True,
             headers={"Authorization": f"Bearer {grant['access_token']}"},
         )
         if status != 200 or not isinstance(body.get("sub"), str) or not body["sub"]:

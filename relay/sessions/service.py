@@ -167,6 +167,12 @@ class LoginSessions:
             # Someone else moved it meanwhile (possibly to expired): report what is stored now.
             return await self.get(session.id)
 
+    async def for_ticket(self, ticket: str) -> LoginSession | None:
+        """The pending session a scan ticket belongs to, without using the ticket."""
+        record = await self.store.get(ticket_key(ticket))
+        session = await self.find(record["session_id"]) if record else None
+        return session if session is not None and session.status is Status.PENDING else None
+
     async def scan(self, ticket: str, phone_hash: str) -> LoginSession | None:
         """The phone opened the QR's URL: consume the ticket (once) and mark the session scanned.
         None when the ticket is unknown, used or expired; then nothing changes."""

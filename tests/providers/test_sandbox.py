@@ -11,7 +11,8 @@ import httpx
 import pytest
 
 from relay.errors import ProviderError
-from relay.providers import SandboxProvider
+from relay.providers import Trip
+from relay.providers.sandbox import SandboxProvider
 from relay.settings import ProviderConfig
 
 CONFIG = ProviderConfig(
@@ -22,6 +23,14 @@ CONFIG = ProviderConfig(
     client_secret="sandbox-secret",
     token_url="https://idp.test/token",
     userinfo_url="https://idp.test/userinfo",
+)
+
+
+TRIP = Trip(
+    state="s1",
+    redirect_uri="https://relay.test/callback/sandbox",
+    code_verifier="v" * 43,
+    nonce="n1",
 )
 
 
@@ -42,10 +51,8 @@ async def test_sandbox_adapter_exchanges_with_basic_auth_and_pkce() -> None:
         return httpx.Response(200, json={"sub": "u1", "name": "Test User"})
 
     provider = adapter(upstream)
-    grant = await provider.exchange_code(
-        code="c1", redirect_uri="https://relay.test/callback/sandbox", code_verifier="v" * 43
-    )
-    identity = await provider.fetch_identity(grant)
+    grant = await provider.exchange_code("c1", TRIP)
+    identity = await provider.fetch_identity(grant, TRIP)
     assert identity.sub == "sandbox:u1" and identity.name == "Test User"
     assert str(seen["auth"]).startswith("Basic ")
     assert seen["form"] == {
@@ -56,10 +63,8 @@ async def test_sandbox_adapter_exchanges_with_basic_auth_and_pkce() -> None:
     }
 
 
-def test_sandbox_adapter_authorization_url_is_standard() -> None:
-    url = adapter(lambda r: httpx.Response(500)).authorization_url(
-        state="s1", redirect_uri="https://relay.test/callback/sandbox", code_challenge="c" * 43
-    )
+async def test_sandbox_adapter_authorization_url_is_standard() -> None:
+    url = await adapter(lambda r: httpx.Response(500)).authorization_url(TRIP)
     assert url.startswith("https://relay.test/sandbox/authorize?")
     query = {k: v[0] for k, v in parse_qs(url.split("?", 1)[1]).items()}
     assert query == {
@@ -68,7 +73,7 @@ def test_sandbox_adapter_authorization_url_is_standard() -> None:
         "redirect_uri": "https://relay.test/callback/sandbox",
         "scope": "profile",
         "state": "s1",
-        "code_challenge": "c" * 43,
+        "code_challenge": TRIP.code_challenge,
         "code_challenge_method": "S256",
     }
 
@@ -88,7 +93,7 @@ async def test_sandbox_adapter_token_errors_become_provider_errors(
 ) -> None:
     provider = adapter(lambda request: answer)
     with pytest.raises(ProviderError) as caught:
-        await provider.exchange_code(code="c", redirect_uri="r", code_verifier="v" * 43)
+        await provider.exchange_code("c", TRIP)
     assert caught.value.code == code
 
 
@@ -104,12 +109,12 @@ async def test_sandbox_adapter_network_failures(failure: Exception, code: str) -
         raise failure
 
     with pytest.raises(ProviderError) as caught:
-        await adapter(upstream).exchange_code(code="c", redirect_uri="r", code_verifier="v" * 43)
+        await adapter(upstream).exchange_code("c", TRIP)
     assert caught.value.code == code
 
 
 async def test_sandbox_adapter_userinfo_without_sub_is_an_error() -> None:
     provider = adapter(lambda request: httpx.Response(200, json={"name": "No Sub"}))
     with pytest.raises(ProviderError) as caught:
-        await provider.fetch_identity({"access_token": "at"})
+        await provider.fetch_identity({"access_token": "at"}, TRIP)
     assert caught.value.code == "invalid_response"
