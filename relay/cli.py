@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
 import os
 import sys
 from collections.abc import Sequence
 from urllib.parse import urlsplit
 
+import httpx
 import uvicorn
 
 from relay.app import create_app
 from relay.errors import ConfigError
+from relay.providers import build_providers
 from relay.settings import Settings, demo_settings, load_settings
 
 log = logging.getLogger("relay")
@@ -91,16 +94,24 @@ def demo(args: argparse.Namespace) -> int:
 
 def check_config(args: argparse.Namespace) -> int:
     settings = load_settings(config_path(args.config))
+    asyncio.run(build_adapters(settings))  # each adapter checks its own options
     print(f"issuer   {settings.issuer}\nstore    {settings.store}")
     for client in settings.clients.values():
         print(f"client   {client.client_id}: providers {', '.join(client.providers)}")
         for uri in client.redirect_uris:
             print(f"         redirect_uri {uri}")
     for provider in settings.providers.values():
-        print(f"provider {provider.name}: kind {provider.kind}")
+        print(f'provider {provider.name}: kind {provider.kind}, "{provider.display_name}"')
+        print(f"         callback {settings.url(f'/callback/{provider.name}')}")
     for warning in warnings_for(settings):
         print(f"warning: {warning}")
     return 0
+
+
+async def build_adapters(settings: Settings) -> None:
+    """Build every provider adapter without calling any provider."""
+    async with httpx.AsyncClient() as http:
+        build_providers(settings.providers, http, settings.issuer)
 
 
 def parser() -> argparse.ArgumentParser:

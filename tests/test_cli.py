@@ -80,7 +80,8 @@ def test_cli_check_config_prints_clients_providers_and_warnings(
     out = capsys.readouterr().out
     assert "client   auth0: providers sandbox" in out
     assert "redirect_uri https://tenant.auth0.com/login/callback" in out
-    assert "provider sandbox: kind sandbox" in out
+    assert 'provider sandbox: kind sandbox, "Sandbox"' in out
+    assert "callback http://127.0.0.1:8000/callback/sandbox" in out
     assert "warning: store is memory://" in out
     assert "does not exist: it will be generated" in out
     assert "sandbox provider sandbox is configured" in out

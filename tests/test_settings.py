@@ -450,3 +450,33 @@ def test_settings_demo_with_a_public_issuer_for_real_phones() -> None:
     settings = demo_settings("0.0.0.0", 8000, issuer="http://192.168.1.20:8000/")
     assert settings.issuer == "http://192.168.1.20:8000"
     assert settings.clients["demo"].redirect_uris == ("http://192.168.1.20:8000/demo/callback",)
+
+
+def test_settings_provider_timeouts(tmp_path: Path) -> None:
+    text = MINIMAL + "timeout = 4.5\nconnect_timeout = 1\n"
+    provider = load(tmp_path, text).providers["sandbox"]
+    assert (provider.timeout, provider.connect_timeout) == (4.5, 1.0)
+    assert load(tmp_path, MINIMAL).providers["sandbox"].timeout == 10.0  # the default
+    for bad in ("timeout = 0", "timeout = -1", 'timeout = "10"', "connect_timeout = true"):
+        error = config_error(tmp_path, MINIMAL + bad + "\n")
+        assert error.key == f"providers.sandbox.{bad.split(' ')[0]}"
+
+
+@pytest.mark.parametrize("name", ["WeChat", "we chat", "x" * 33, "-lead", "a/b"])
+def test_settings_provider_name_must_fit_urls_and_subs(tmp_path: Path, name: str) -> None:
+    text = MINIMAL.replace("[providers.sandbox]", f'[providers."{name}"]')
+    text = text.replace('providers = ["sandbox"]', f'providers = ["{name}"]')
+    error = config_error(tmp_path, text)
+    assert error.key == f"providers.{name}"
+    assert "lowercase letters, digits" in str(error)
+
+
+def test_settings_public_oauth2_client_needs_no_secret(tmp_path: Path) -> None:
+    text = MINIMAL.replace(
+        'kind = "sandbox"\n',
+        'kind = "oauth2"\nclient_id = "public-app"\ntoken_auth = "none"\n'
+        'authorize_url = "https://idp.example/authorize"\ntoken_url = "https://idp.example/token"\n',
+    )
+    provider = load(tmp_path, text).providers["sandbox"]
+    assert provider.client_secret == ""
+    assert provider.options == {"token_auth": "none"}
