@@ -22,6 +22,7 @@ from relay.sessions import LoginSession, Status
 from relay.templating import message_page
 
 DENIED_BY_USER = {"access_denied", "user_denied", "user_cancelled"}
+MAX_DETAIL = 160  # characters of the provider's own words shown to people
 
 
 def bad_callback(request: Request, detail: str) -> Response:
@@ -101,17 +102,21 @@ async def finish(
         grant = await provider.exchange_code(code, trip)
         identity = await provider.fetch_identity(grant, trip)
     except ProviderError as exc:
-        session = await settle_failure(relay, session, exc)
+        session = await settle_failure(relay, session, provider, exc)
         return outcome_page(request, session)
     return outcome_page(request, await relay.sessions.confirm(session, identity))
 
 
-async def settle_failure(relay: Relay, session: LoginSession, exc: ProviderError) -> LoginSession:
-    denied = exc.code in DENIED_BY_USER
-    target = Status.DENIED if denied else Status.FAILED
-    message = (
-        "You declined the sign-in at the provider."
-        if denied
-        else f"The provider could not sign you in ({exc.code})."
-    )
+async def settle_failure(
+    relay: Relay, session: LoginSession, provider: Provider, exc: ProviderError
+) -> LoginSession:
+    """denied when the user said no at the provider, failed otherwise; the message is for the
+    person on both screens (adapters keep secrets out of ProviderError messages)."""
+    if exc.code in DENIED_BY_USER:
+        target = Status.DENIED
+        message = f"The sign-in was declined at {provider.display_name}."
+    else:
+        target = Status.FAILED
+        detail = exc.message if len(exc.message) <= MAX_DETAIL else exc.message[:MAX_DETAIL] + "…"
+        message = f"{provider.display_name} could not sign you in ({exc.code}: {detail})."
     return await relay.sessions.settle(session, target, reason=exc.code, message=message)
