@@ -7,6 +7,7 @@ to denied or failed with a reason code. The phone sees the outcome.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from starlette.requests import Request
@@ -20,6 +21,8 @@ from relay.params import query_params
 from relay.providers import Provider
 from relay.sessions import LoginSession, Status
 from relay.templating import message_page
+
+log = logging.getLogger("relay.callback")
 
 DENIED_BY_USER = {"access_denied", "user_denied", "user_cancelled"}
 MAX_DETAIL = 160  # characters of the provider's own words shown to people
@@ -112,6 +115,9 @@ async def settle_failure(
 ) -> LoginSession:
     """denied when the user said no at the provider, failed otherwise; the message is for the
     person on both screens (adapters keep secrets out of ProviderError messages)."""
+    # For the operator: which provider, which reason, the provider's own words (a TikTok log_id,
+    # a WeChat errcode). Adapters keep secrets, codes and tokens out of these messages.
+    log.warning("login %s… at %s: %s", session.id[:8], provider.name, exc)
     if exc.code in DENIED_BY_USER:
         target = Status.DENIED
         message = f"The sign-in was declined at {provider.display_name}."
