@@ -11,6 +11,7 @@ cookie, so the provider's answer counts only in the browser that asked (RFC 9700
 from __future__ import annotations
 
 import dataclasses
+import logging
 import secrets
 from typing import Any
 
@@ -32,6 +33,8 @@ from relay.pages.binding import (
 from relay.providers import Trip
 from relay.sessions import LoginSession, Status
 from relay.templating import message_page, render
+
+log = logging.getLogger("relay.phone")
 
 
 def upstream_key(state: str) -> str:
@@ -175,12 +178,13 @@ async def continue_to_provider(request: Request) -> Response:
     )
     try:
         location = await provider.authorization_url(trip)
-    except ProviderError as exc:  # an OpenID provider's discovery document could not be read
+    except ProviderError as exc:  # e.g. an OpenID provider's discovery document is unreadable
+        log.warning("login %s… at %s: %s", session.id[:8], provider.name, exc)
         session = await relay.sessions.settle(
             session,
             Status.FAILED,
             reason=exc.code,
-            message=f"The provider could not be reached ({exc.code}).",
+            message=f"{provider.display_name} could not start the sign-in ({exc}).",
         )
         return outcome_page(request, session)
     browser = secrets.token_urlsafe(32)
