@@ -135,3 +135,45 @@ def test_cli_demo_serves_the_demo_where_it_says(tmp_path: Path) -> None:
         assert "Sign in with a QR code" in page.text
     out = process.log
     assert f"Open http://127.0.0.1:{port}/demo" in out
+
+
+def test_cli_check_config_names_a_wrong_provider_option(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TEST_RELAY_SECRET", "s3cret-value")
+    config = write_config(tmp_path, 8000)
+    config.write_text(
+        config.read_text() + "\n[providers.gitea]\n"
+        'kind = "oauth2"\n'
+        'client_id = "relay"\n'
+        'client_secret = "env:TEST_RELAY_SECRET"\n'
+        'authorize_url = "https://git.example/login/oauth/authorize"\n'
+        'token_url = "https://git.example/login/oauth/access_token"\n'
+        'token_auth = "magic"\n'
+    )
+    assert main(["check-config", "--config", str(config)]) == 2
+    err = capsys.readouterr().err
+    assert "providers.gitea.token_auth" in err
+
+
+def test_cli_check_config_accepts_every_kind(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TEST_RELAY_SECRET", "s3cret-value")
+    config = write_config(tmp_path, 8000)
+    config.write_text(
+        config.read_text()
+        + '\n[providers.wechat]\nkind = "wechat"\nclient_id = "wx0123456789abcdef"\n'
+        'client_secret = "env:TEST_RELAY_SECRET"\n'
+        '\n[providers.tiktok]\nkind = "tiktok"\nclient_id = "awkey123"\n'
+        'client_secret = "env:TEST_RELAY_SECRET"\n'
+        '\n[providers.mixin]\nkind = "mixin"\nclient_id = "9f1b5c3e-8d2a-4c6b-a1e0-5b7d3f2c9e84"\n'
+        'client_secret = "env:TEST_RELAY_SECRET"\n'
+        '\n[providers.okta]\nkind = "oidc"\nclient_id = "relay"\n'
+        'client_secret = "env:TEST_RELAY_SECRET"\nissuer = "https://id.example.com"\n'
+    )
+    assert main(["check-config", "--config", str(config)]) == 0
+    out = capsys.readouterr().out
+    for name, kind in (("wechat", "wechat"), ("tiktok", "tiktok"), ("mixin", "mixin")):
+        assert f"provider {name}: kind {kind}" in out
+    assert "provider okta: kind oidc" in out
