@@ -790,3 +790,10 @@ async def test_wechat_docs_example_is_a_valid_configuration() -> None:
     assert provider.token_endpoint == "https://api.weixin.qq.com/sns/oauth2/access_token"
     assert provider.userinfo_endpoint == "https://api.weixin.qq.com/sns/userinfo"
     assert (config.timeout, config.connect_timeout) == (10.0, 3.0)
+
+
+async def test_wechat_login_page_says_to_scan_with_wechat(relay_with: RelayFactory) -> None:
+    relay = await wechat_relay(relay_with, FakeWeChat())
+    started = await relay.start(provider="wechat")
+    assert "Open <strong>WeChat</strong> on your phone and use its Scan." in started.page.text
+    assert "camera" not in started.page.text
