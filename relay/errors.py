@@ -12,6 +12,7 @@
     │   ├── AccessDenied           access_denied
     │   └── InvalidToken           invalid_token (RFC 6750 §3.1, the userinfo endpoint)
     ├── ProviderError              an upstream identity provider said no or broke
+    ├── StoreUnavailable           the store (Redis) cannot be reached: answer 503, retry later
     ├── InvalidTransition          a login session cannot move from its status to the asked one
     ├── SessionNotFound            no such login session (unknown or past its TTL)
     └── ConfigError                the configuration file is wrong; names the key
@@ -84,6 +85,11 @@ class ProviderError(RelayError):
         super().__init__(f"{code}: {message}")
         self.code = code
         self.message = message
+
+
+class StoreUnavailable(RelayError):
+    """The shared store does not answer. Pages answer 503 "temporarily unavailable", the token
+    endpoint `temporarily_unavailable`, websockets close with 1013 (try again later)."""
 
 
 class InvalidTransition(RelayError):

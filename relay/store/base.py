@@ -37,5 +37,8 @@ class Store(Protocol):
     async def delete(self, key: str) -> None:
         """Remove the record under `key`, if any."""
 
+    async def ping(self) -> bool:
+        """True when the store answers (for /readyz); False, never an exception, when not."""
+
     async def close(self) -> None:
         """Release connections. The store is unusable afterwards."""

@@ -86,6 +86,9 @@ class MemoryStore:
     async def delete(self, key: str) -> None:
         self._data.pop(key, None)
 
+    async def ping(self) -> bool:
+        return True
+
     async def close(self) -> None:
         self._data.clear()
 
