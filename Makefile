@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 ISSUER ?=
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint redis bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,7 +25,11 @@ lint: $(VENV)/.installed
 	$(BIN)/ruff format --check relay tests bench
 	$(BIN)/mypy
 
-test: lint
+# The Redis tests need a Redis: scripts/ensure-redis installs and starts one when none answers.
+redis:
+	scripts/ensure-redis
+
+test: lint redis
 	$(BIN)/python -m pytest
 
 bench: $(VENV)/.installed

@@ -1,11 +1,11 @@
-"""create_app(settings): the routes of the four faces, and a lifespan that closes what the relay
-opened (store, events, upstream HTTP client)."""
+"""create_app(settings): the routes of the four faces and the operator's endpoints, and a lifespan
+that closes what the relay opened (store, events, upstream HTTP client)."""
 
 from __future__ import annotations
 
-import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import cast
 
 import httpx
 from starlette.applications import Starlette
@@ -15,19 +15,24 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
+from starlette.types import ExceptionHandler
+from starlette.websockets import WebSocket, WebSocketState
 
-from relay.accesslog import AccessLog
 from relay.core import Relay, build_relay
 from relay.demo import app as demo_app
+from relay.errors import StoreUnavailable
 from relay.headers import SecurityHeaders
+from relay.observability import endpoints as operations
+from relay.observability.access import RequestLog
 from relay.oidc import authorize, discovery, token, userinfo
 from relay.oidc.keys import SigningKey
-from relay.pages import callback, live, login, phone
+from relay.pages import callback, live, login, phone, sse
 from relay.sandbox import server as sandbox_server
 from relay.settings import Settings
 from relay.templating import message_page, render, static_dir
 
-log = logging.getLogger("relay.app")
+TRY_AGAIN_LATER = 1013  # RFC 6455 §7.4.1 (IANA registry): the server is overloaded, retry later
+RETRY_AFTER = "5"  # seconds
 
 
 async def home(request: Request) -> Response:
@@ -35,10 +40,6 @@ async def home(request: Request) -> Response:
     if relay.settings.demo:
         return RedirectResponse("/demo", status_code=302)
     return render(request, "home.html", {"issuer": relay.settings.issuer})
-
-
-async def healthz(request: Request) -> Response:
-    return JSONResponse({"status": "ok"})
 
 
 # Machine-facing endpoints answer errors in JSON (RFC 6749 §5.2 shape), pages in HTML.
@@ -68,8 +69,41 @@ async def http_error(request: Request, exc: Exception) -> Response:
     return message_page(request, "Request refused", str(exc.detail), status_code=exc.status_code)
 
 
+async def store_unavailable(connection: Request | WebSocket, exc: Exception) -> Response | None:
+    """The store (Redis) does not answer: 503, try again shortly; a websocket is told to
+    reconnect later. Nothing was changed, so a retry is safe."""
+    relay: Relay = connection.app.state.relay
+    relay.metrics.store_errors.inc()
+    if isinstance(connection, WebSocket):
+        # Accepted first when need be: a page sees a close code, never a failed handshake's status.
+        if connection.application_state is WebSocketState.CONNECTING:
+            await connection.accept()
+        if connection.application_state is WebSocketState.CONNECTED:
+            await connection.close(TRY_AGAIN_LATER, "temporarily unavailable")
+        return None
+    headers = {"Retry-After": RETRY_AFTER, "Cache-Control": "no-store"}
+    if connection.url.path.startswith(API_PATHS):
+        return JSONResponse(
+            {
+                "error": "temporarily_unavailable",
+                "error_description": "the relay cannot reach its store; try again shortly",
+            },
+            status_code=503,
+            headers=headers,
+        )
+    response = message_page(
+        connection,
+        "Temporarily unavailable",
+        "The relay cannot serve this right now. Wait a few seconds and try again.",
+        status_code=503,
+        tone="warning",
+    )
+    response.headers.update(headers)
+    return response
+
+
 async def unexpected_error(request: Request, exc: Exception) -> Response:
-    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    # Logged where the request's ids are still known: relay/observability/access.py.
     return message_page(
         request,
         "Something went wrong",
@@ -83,7 +117,7 @@ async def unexpected_error(request: Request, exc: Exception) -> Response:
 def routes(settings: Settings) -> list[BaseRoute]:
     table: list[BaseRoute] = [
         Route("/", home, methods=["GET"]),
-        Route("/healthz", healthz, methods=["GET"]),
+        *operations.routes,  # /healthz, /readyz, /metrics
         # client face
         Route("/.well-known/openid-configuration", discovery.openid_configuration),
         Route("/jwks.json", discovery.jwks, methods=["GET"]),
@@ -93,6 +127,7 @@ def routes(settings: Settings) -> list[BaseRoute]:
         # desktop face
         Route("/sessions/{session_id}", login.login_page, methods=["GET"]),
         WebSocketRoute("/sessions/{session_id}/live", live.live),
+        Route("/sessions/{session_id}/events", sse.events, methods=["GET"]),
         Route("/sessions/{session_id}/resume", login.resume, methods=["GET"]),
         Route("/sessions/{session_id}/cancel", login.cancel, methods=["POST"]),
         Route("/sessions/{session_id}/refresh", login.refresh, methods=["POST"]),
@@ -131,9 +166,14 @@ def create_app(
     app = Starlette(
         routes=routes(settings),
         lifespan=lifespan,
-        exception_handlers={HTTPException: http_error, Exception: unexpected_error},
+        exception_handlers={
+            HTTPException: http_error,
+            # One handler for both kinds of connection; Starlette's types have one per kind.
+            StoreUnavailable: cast(ExceptionHandler, store_unavailable),
+            Exception: unexpected_error,
+        },
         middleware=[
-            Middleware(AccessLog),
+            Middleware(RequestLog),
             Middleware(SecurityHeaders, hsts=settings.secure_cookies),
         ],
     )

@@ -15,16 +15,19 @@ import uvicorn
 
 from relay.app import create_app
 from relay.errors import ConfigError
+from relay.observability.logs import LOG_FORMATS, LogFormat, formatter
 from relay.providers import build_providers
 from relay.settings import Settings, demo_settings, load_settings
 
 log = logging.getLogger("relay")
 
 
-def configure_logging() -> None:
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+def configure_logging(log_format: LogFormat = "json") -> None:
+    """Logs to stderr: one JSON object per line (relay/observability/logs.py), or a human line
+    with `text`. Leaves a root logger that already has handlers as it is."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(formatter(log_format))
+    logging.basicConfig(level=logging.INFO, handlers=[handler])
     # httpx logs every upstream request's full URL at INFO; some providers (WeChat) carry the
     # app secret and the code in the query string. The relay logs its own requests instead.
     for noisy in ("httpx", "httpcore"):
@@ -59,7 +62,8 @@ def config_path(given: str | None) -> str:
 def run(settings: Settings, host: str, port: int) -> None:
     app = create_app(settings)
     # access_log=False: uvicorn's log line includes query strings (codes, states); the relay
-    # logs its own requests without them (relay/accesslog.py).
+    # logs its own requests without them (relay/observability/access.py). log_config=None:
+    # uvicorn's loggers go through the root handler, in the relay's format.
     uvicorn.run(app, host=host, port=port, access_log=False, log_config=None, proxy_headers=True)
 
 
@@ -129,6 +133,14 @@ def parser() -> argparse.ArgumentParser:
         if name != "check-config":
             command.add_argument("--host", default="127.0.0.1", help="listen address")
             command.add_argument("--port", type=int, default=8000, help="listen port")
+        log_format = "text" if name == "demo" else "json"  # the demo is read by people
+        command.add_argument(
+            "--log-format",
+            choices=LOG_FORMATS,
+            default=log_format,
+            help="json: one JSON object per line, for log collectors; text: a line for people "
+            f"(default: {log_format})",
+        )
         if name == "demo":
             command.add_argument(
                 "--issuer",
@@ -139,8 +151,8 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    configure_logging()
     args = parser().parse_args(argv)
+    configure_logging(args.log_format)
     try:
         return int(args.func(args))
     except ConfigError as exc:

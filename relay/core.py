@@ -11,13 +11,15 @@ from dataclasses import dataclass
 import httpx
 from joserfc.errors import JoseError
 
+from relay.backends import open_backends
 from relay.errors import ConfigError
-from relay.events import Events, open_events
+from relay.events import Events
+from relay.observability.metrics import Metrics
 from relay.oidc.keys import SigningKey
 from relay.providers import Provider, build_providers
 from relay.sessions import LoginSessions
 from relay.settings import Settings
-from relay.store import Store, open_store
+from relay.store import Store
 
 # Upstream calls: connect within 3 s, the whole request within 10 s.
 UPSTREAM_TIMEOUT = httpx.Timeout(10.0, connect=3.0)
@@ -32,6 +34,7 @@ class Relay:
     keys: SigningKey
     http: httpx.AsyncClient
     providers: dict[str, Provider]
+    metrics: Metrics
 
     async def aclose(self) -> None:
         await self.http.aclose()
@@ -60,20 +63,22 @@ def build_relay(
 ) -> Relay:
     if keys is None:
         keys = signing_key(settings)
-    store = open_store(settings.store)
-    events = open_events(settings.store)
+    store, events = open_backends(settings.store)
+    metrics = Metrics(providers=settings.providers)
     http = httpx.AsyncClient(
         transport=http_transport,
         timeout=UPSTREAM_TIMEOUT,
         headers={"User-Agent": "qr-login-relay"},
         follow_redirects=False,
+        event_hooks=metrics.upstream_hooks(),
     )
     return Relay(
         settings=settings,
         store=store,
         events=events,
-        sessions=LoginSessions(store, events, ttl=settings.session_ttl),
+        sessions=LoginSessions(store, events, ttl=settings.session_ttl, observer=metrics),
         keys=keys,
         http=http,
         providers=build_providers(settings.providers, http, settings.issuer),
+        metrics=metrics,
     )

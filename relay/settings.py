@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from relay.backends import scheme_of
 from relay.errors import ConfigError
 
 # Keys a provider table may hold beyond PROVIDER_KEYS, per kind; they reach the adapter in
@@ -189,8 +190,7 @@ def parse_settings(
     clients = _parse_clients(data.get("clients", {}), providers, environ)
 
     store = data.get("store", "memory://")
-    if not store.startswith("memory://"):
-        raise ConfigError("store", f'"{store}" is not supported (use "memory://")')
+    scheme_of(store)  # ConfigError naming the key for anything but memory://, redis://, rediss://
 
     signing_key: str | None = data.get("signing_key", DEFAULT_SIGNING_KEY)
     signing_key_pem = None

@@ -1,4 +1,5 @@
-// The desktop login page: live status over a websocket, countdown, phone simulator.
+// The desktop login page: live status over a websocket (or Server-Sent Events where no websocket
+// gets through), countdown, phone simulator.
 // No inline script: the page hands its data over in data- attributes.
 (function () {
   "use strict";
@@ -23,6 +24,7 @@
 
   let status = root.dataset.status;
   let attempts = 0;
+  let unopened = 0; // websockets in a row that closed before they ever opened
   let socket = null;
   let finished = false;
 
@@ -66,9 +68,30 @@
     }
   }
 
+  // Exponential back-off with jitter: 0.5 s, 1 s, 2 s, … at most 10 s.
+  function backoff() {
+    const delay = Math.min(10000, 500 * 2 ** attempts) * (0.5 + Math.random() / 2);
+    attempts += 1;
+    return delay;
+  }
+
   function connect() {
     const scheme = window.location.protocol === "https:" ? "wss:" : "ws:";
-    socket = new WebSocket(scheme + "//" + window.location.host + "/sessions/" + sessionId + "/live");
+    let opened = false;
+    try {
+      socket = new WebSocket(scheme + "//" + window.location.host + "/sessions/" + sessionId + "/live");
+    } catch (refused) {
+      socket = null;
+      if (!fallBack()) {
+        setStatus("Reconnecting…");
+        window.setTimeout(connect, backoff());
+      }
+      return;
+    }
+    socket.onopen = () => {
+      opened = true;
+      unopened = 0;
+    };
     socket.onmessage = (message) => {
       attempts = 0;
       show(JSON.parse(message.data));
@@ -79,12 +102,37 @@
         setStatus("This sign-in cannot continue in this browser. Start again from the app.");
         return;
       }
-      // Reconnect with exponential back-off and jitter: 0.5 s, 1 s, 2 s, … at most 10 s.
-      const delay = Math.min(10000, 500 * 2 ** attempts) * (0.5 + Math.random() / 2);
-      attempts += 1;
+      if (!opened) {
+        unopened += 1;
+        // Twice in a row no websocket got through (a proxy or a firewall): use the event stream.
+        if (unopened >= 2 && fallBack()) return;
+      }
+      const delay = backoff();
       if (attempts > 2) setStatus("Reconnecting…");
       window.setTimeout(connect, delay);
     };
+  }
+
+  // The same status events over Server-Sent Events. Quietly: the user hears of it only when
+  // this fails too. EventSource reconnects by itself (the server asks for 2 s) and gets the
+  // current state first; it gives up only when refused outright, and then we try again later.
+  function fallBack() {
+    if (typeof window.EventSource !== "function") return false;
+    const stream = new EventSource("/sessions/" + sessionId + "/events");
+    stream.addEventListener("status", (message) => {
+      attempts = 0;
+      show(JSON.parse(message.data));
+      if (finished) stream.close();
+    });
+    stream.onerror = () => {
+      if (finished) {
+        stream.close();
+        return;
+      }
+      setStatus("Reconnecting…");
+      if (stream.readyState === EventSource.CLOSED) window.setTimeout(fallBack, backoff());
+    };
+    return true;
   }
 
   function tick() {

@@ -4,6 +4,7 @@ uvicorn server for what needs real sockets (websockets)."""
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import replace
@@ -176,3 +177,23 @@ async def relay_with(signing_key: SigningKey) -> AsyncIterator[RelayFactory]:
     yield make
     for relay in made:
         await relay.__aexit__()
+
+
+REDIS_URL = os.environ.get("RELAY_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    """The Redis the Redis tests use (RELAY_TEST_REDIS_URL, default database 15 on the local
+    server). Unreachable: with CI=true the tests fail loudly; elsewhere they are skipped, with
+    the reason shown."""
+    import redis
+
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping()
+    except redis.RedisError as exc:
+        reason = f"Redis at {REDIS_URL} is not reachable ({exc}); set RELAY_TEST_REDIS_URL"
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI=true and {reason}")
+        pytest.skip(reason)
+    return REDIS_URL

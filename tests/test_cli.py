@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -16,7 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from relay.cli import main
+from relay.cli import main, parser
 
 
 def free_port() -> int:
@@ -125,6 +126,30 @@ def test_cli_serve_generates_a_signing_key_once_and_keeps_it(tmp_path: Path) -> 
     assert again["keys"][0]["kid"] == jwks["keys"][0]["kid"]
     assert "GENERATED" not in process.log
     assert "s3cret-value" not in log
+
+
+def test_cli_serve_logs_json_lines_with_request_ids(tmp_path: Path) -> None:
+    port = free_port()
+    config = write_config(tmp_path, port)
+    env = {"RELAY_CONFIG": str(config), "TEST_RELAY_SECRET": "s3cret-value"}
+    with running(["serve", "--port", str(port)], env, port) as process:
+        httpx.get(f"http://127.0.0.1:{port}/jwks.json", headers={"X-Request-ID": "probe-1234"})
+    lines = [json.loads(line) for line in process.log.splitlines() if line.strip()]
+    assert {"time", "level", "logger", "message"} <= set(lines[0])
+    [access] = [line for line in lines if line.get("request_id") == "probe-1234"]
+    assert access["logger"] == "relay.access"
+    assert access["http"]["path"] == "/jwks.json" and access["http"]["status"] == 200
+    assert any("store is memory://" in line["message"] for line in lines)
+
+
+def test_cli_log_format_json_for_serve_text_for_the_demo() -> None:
+    assert parser().parse_args(["serve"]).log_format == "json"
+    assert parser().parse_args(["check-config"]).log_format == "json"
+    assert parser().parse_args(["demo"]).log_format == "text"
+    assert parser().parse_args(["serve", "--log-format", "text"]).log_format == "text"
+    assert parser().parse_args(["demo", "--log-format", "json"]).log_format == "json"
+    with pytest.raises(SystemExit):
+        parser().parse_args(["serve", "--log-format", "xml"])
 
 
 def test_cli_demo_serves_the_demo_where_it_says(tmp_path: Path) -> None:

@@ -15,6 +15,7 @@ from starlette.responses import Response
 
 from relay.core import Relay
 from relay.errors import InvalidRequest, ProviderError
+from relay.observability.context import bind_session
 from relay.pages.binding import callback_cookie, holds
 from relay.pages.phone import outcome_page, trip_of, upstream_key
 from relay.params import query_params
@@ -91,6 +92,7 @@ async def finish(
     error: str | None,
     description: str | None,
 ) -> Response:
+    bind_session(upstream["session_id"])  # for this request's log lines; the path has none
     session = await relay.sessions.find(upstream["session_id"])
     if session is None:
         return bad_callback(request, "The sign-in it belongs to has ended.")

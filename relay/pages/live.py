@@ -1,27 +1,25 @@
 """WS /sessions/{id}/live: the desktop learns each status change the moment it happens.
 
-It subscribes first and reads the state second (nothing is lost in between), sends the current
-status, then each change as `{"status": ..., "at": ...}` (plus `reason` and `message` on failed
-and denied), and closes normally once the status is final. The only timer is this socket's own
-wait for the session's expiry; no loop polls the store.
+It sends the session's status stream (status_stream.py): the current status, then each change as
+`{"status": ..., "at": ...}` (plus `reason` and `message` on failed and denied), and closes
+normally once the status is final. Messages from the page (pings) are read and ignored.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-from typing import Any
 
-from starlette.websockets import WebSocket, WebSocketDisconnect
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from relay.core import Relay
+from relay.observability.metrics import counted_stream
 from relay.pages.binding import DESKTOP_COOKIE, holds, same_origin, session_in_path
-from relay.sessions import LoginSession
-from relay.sessions.service import event_of
+from relay.pages.status_stream import status_changes
 
 POLICY_VIOLATION = 1008  # RFC 6455 §7.4.1
 
 
+@counted_stream("websocket")  # relay_open_streams{transport="websocket"}
 async def live(websocket: WebSocket) -> None:
     relay: Relay = websocket.app.state.relay
     session = await session_in_path(websocket)
@@ -39,43 +37,22 @@ async def live(websocket: WebSocket) -> None:
         await stream(websocket, relay, session.id)
 
 
+async def disconnected(websocket: WebSocket) -> None:
+    """Returns once the page has gone; whatever it sends meanwhile is ignored."""
+    while (await websocket.receive())["type"] != "websocket.disconnect":
+        pass
+
+
 async def stream(websocket: WebSocket, relay: Relay, session_id: str) -> None:
-    receiving: asyncio.Future[Any] = asyncio.ensure_future(websocket.receive())
-    waiting: asyncio.Future[Any] | None = None
-    try:
-        async with relay.sessions.subscribe(session_id) as subscription:
-            session: LoginSession | None = await relay.sessions.find(session_id)
-            if session is None:
-                await websocket.close(POLICY_VIOLATION, "unknown login session")
-                return
-            await websocket.send_json(event_of(session))
-            sent = session.status
-            while not session.final:
-                if waiting is None:
-                    waiting = asyncio.ensure_future(subscription.get())
-                timeout = max(session.expires_at - relay.sessions.now(), 0) + 0.05
-                done, _ = await asyncio.wait(
-                    {waiting, receiving}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
-                )
-                if receiving in done:
-                    if receiving.result()["type"] == "websocket.disconnect":
-                        return
-                    receiving = asyncio.ensure_future(websocket.receive())  # pings are ignored
-                    if waiting not in done:
-                        continue
-                if waiting in done:
-                    waiting = None  # consumed; the next turn waits for the next event
-                # An event, or the expiry is due. Events only wake us: the stored session is
-                # the truth (find() also moves it to expired when due), sent when it changed.
-                latest = await relay.sessions.find(session_id)
-                if latest is None:
-                    break
-                session = latest
-                if session.status != sent:
-                    await websocket.send_json(event_of(session))
-                    sent = session.status
-        await websocket.close(1000)
-    finally:
-        receiving.cancel()
-        if waiting is not None:
-            waiting.cancel()
+    sent = False
+    changes = status_changes(relay, session_id, lambda: disconnected(websocket))
+    async with contextlib.aclosing(changes):
+        async for event in changes:
+            await websocket.send_json(event)
+            sent = True
+    if websocket.client_state is WebSocketState.DISCONNECTED:
+        return  # the page left: nobody to close for
+    if not sent:  # the record went away between the checks and the subscription
+        await websocket.close(POLICY_VIOLATION, "unknown login session")
+        return
+    await websocket.close(1000)

@@ -21,6 +21,7 @@ from starlette.responses import RedirectResponse, Response
 from relay.core import Relay
 from relay.digests import new_verifier, sha256_hex
 from relay.errors import ProviderError
+from relay.observability.context import bind_session
 from relay.pages.binding import (
     PHONE_COOKIE,
     URL_TOKEN,
@@ -64,6 +65,7 @@ async def scan(request: Request) -> Response:
             status_code=404,
             tone="warning",
         )
+    bind_session(session.id)  # the path holds only the (masked) ticket
     response = RedirectResponse(f"/phone/{session.id}", status_code=303)
     set_phone_cookie(response, relay, session.id, secret)
     return response

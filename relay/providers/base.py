@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Literal, NamedTuple, Protocol
 
 import httpx
 
@@ -29,6 +29,20 @@ from relay.sessions.model import Identity
 from relay.settings import ProviderConfig
 
 UpstreamGrant = dict[str, Any]  # the provider's token response, as it sent it
+
+Endpoint = Literal["discovery", "jwks", "token", "userinfo"]
+
+
+class Upstream(NamedTuple):
+    """What one upstream call is, for the relay's metrics (relay/observability/metrics.py):
+    the provider's configured name and a word from a fixed set for the endpoint, never a URL
+    (label values must stay few, and some providers put secrets in the query string)."""
+
+    provider: str
+    endpoint: Endpoint
+
+
+UPSTREAM = "relay.upstream"  # the httpx request extension that carries an Upstream
 
 
 @dataclass(frozen=True)
@@ -82,15 +96,19 @@ async def request_json(
     *,
     timeouts: httpx.Timeout | None = None,
     retry_connect: bool = False,
+    upstream: Upstream | None = None,
     **kwargs: Any,
 ) -> tuple[int, dict[str, Any]]:
     """Send one upstream request; (status, JSON object), or ProviderError when the provider
     cannot be reached or does not answer with a JSON object (whatever its Content-Type says:
     WeChat serves JSON as text/plain). `retry_connect` retries once when the connection could
-    not be made, for idempotent reads only (a profile GET, never a token exchange)."""
+    not be made, for idempotent reads only (a profile GET, never a token exchange).
+    `upstream` names the call for the relay's metrics; the relay's client times it."""
     options: dict[str, Any] = dict(kwargs)
     if timeouts is not None:
         options["timeout"] = timeouts
+    if upstream is not None:
+        options["extensions"] = {UPSTREAM: upstream}
     attempts = 2 if retry_connect else 1
     for attempt in range(attempts):
         try:

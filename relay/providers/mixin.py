@@ -23,6 +23,7 @@ from relay.errors import ConfigError, ProviderError
 from relay.providers.base import (
     AppOnly,
     Trip,
+    Upstream,
     UpstreamGrant,
     dig,
     request_json,
@@ -87,6 +88,7 @@ class MixinProvider:
             "POST",
             self.token_endpoint,
             timeouts=self._timeout,
+            upstream=Upstream(self.name, "token"),
             json={
                 "client_id": self._config.client_id,
                 "code": code,
@@ -109,6 +111,7 @@ class MixinProvider:
             "GET",
             self.userinfo_endpoint,
             timeouts=self._timeout,
+            upstream=Upstream(self.name, "userinfo"),
             retry_connect=True,
             headers={"Authorization": f"Bearer {grant['access_token']}"},
         )

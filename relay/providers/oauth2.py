@@ -28,6 +28,7 @@ from relay.providers._dialect import (
 from relay.providers.base import (
     AppOnly,
     Trip,
+    Upstream,
     UpstreamGrant,
     dig,
     request_json,
@@ -135,6 +136,7 @@ class OAuth2Provider:
             "POST",
             self.token_endpoint,
             timeouts=self._timeout,
+            upstream=Upstream(self.name, "token"),
             headers=headers,
             **body,
         )
@@ -153,6 +155,7 @@ class OAuth2Provider:
                 "GET",
                 self.userinfo_endpoint,
                 timeouts=self._timeout,
+                upstream=Upstream(self.name, "userinfo"),
                 retry_connect=True,
                 headers={"Authorization": f"Bearer {access_token}", "Accept": "application/json"},
             )

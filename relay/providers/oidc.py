@@ -36,6 +36,7 @@ from relay.providers._dialect import (
 from relay.providers.base import (
     AppOnly,
     Trip,
+    Upstream,
     UpstreamGrant,
     dig,
     host,
@@ -104,7 +105,12 @@ class OIDCProvider:
         url = self.issuer.rstrip("/") + "/.well-known/openid-configuration"
         try:
             status, doc = await request_json(
-                self._http, "GET", url, timeouts=self._timeout, retry_connect=True
+                self._http,
+                "GET",
+                url,
+                timeouts=self._timeout,
+                retry_connect=True,
+                upstream=Upstream(self.name, "discovery"),
             )
         except ProviderError as exc:
             raise ProviderError("discovery_failed", exc.message) from None
@@ -181,6 +187,7 @@ class OIDCProvider:
             "POST",
             metadata.token_endpoint,
             timeouts=self._timeout,
+            upstream=Upstream(self.name, "token"),
             headers=headers,
             data=form,
         )
@@ -199,6 +206,7 @@ class OIDCProvider:
                 "GET",
                 metadata.userinfo_endpoint,
                 timeouts=self._timeout,
+                upstream=Upstream(self.name, "userinfo"),
                 retry_connect=True,
                 headers={
                     "Authorization": f"Bearer {grant['access_token']}",
@@ -255,7 +263,12 @@ class OIDCProvider:
     async def _jwks(self, metadata: Metadata, *, refresh: bool = False) -> list[Key]:
         if self._keys is None or refresh:
             status, body = await request_json(
-                self._http, "GET", metadata.jwks_uri, timeouts=self._timeout, retry_connect=True
+                self._http,
+                "GET",
+                metadata.jwks_uri,
+                timeouts=self._timeout,
+                retry_connect=True,
+                upstream=Upstream(self.name, "jwks"),
             )
             if status != 200 or not isinstance(body.get("keys"), list):
                 raise invalid(f"cannot be checked: {host(metadata.jwks_uri)} sent no key set")

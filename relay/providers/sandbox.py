@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 import httpx
 
 from relay.errors import ProviderError
-from relay.providers.base import AppOnly, Trip, UpstreamGrant, request_json, timeout_of
+from relay.providers.base import AppOnly, Trip, Upstream, UpstreamGrant, request_json, timeout_of
 from relay.sessions.model import Identity
 from relay.settings import ProviderConfig
 
@@ -46,6 +46,7 @@ class SandboxProvider:
             "POST",
             self.token_endpoint,
             timeouts=self._timeout,
+            upstream=Upstream(self.name, "token"),
             data={
                 "grant_type": "authorization_code",
                 "code": code,
@@ -68,6 +69,7 @@ class SandboxProvider:
             "GET",
             self.userinfo_endpoint,
             timeouts=self._timeout,
+            upstream=Upstream(self.name, "userinfo"),
             retry_connect=True,
             headers={"Authorization": f"Bearer {grant['access_token']}"},
         )

@@ -28,6 +28,7 @@ from relay.errors import ConfigError, ProviderError
 from relay.providers.base import (
     AppOnly,
     Trip,
+    Upstream,
     UpstreamGrant,
     dig,
     optional_str,
@@ -92,6 +93,7 @@ class TikTokProvider:
             "POST",
             self.token_endpoint,
             timeouts=self._timeout,
+            upstream=Upstream(self.name, "token"),
             data={
                 "client_key": self._config.client_id,
                 "client_secret": self._config.client_secret,
@@ -127,6 +129,7 @@ class TikTokProvider:
             "GET",
             self.userinfo_endpoint,
             timeouts=self._timeout,
+            upstream=Upstream(self.name, "userinfo"),
             retry_connect=True,
             params={"fields": PROFILE_FIELDS},
             headers={"Authorization": f"Bearer {grant['access_token']}"},

@@ -28,6 +28,7 @@ from relay.errors import ConfigError, ProviderError
 from relay.providers.base import (
     AppOnly,
     Trip,
+    Upstream,
     UpstreamGrant,
     optional_str,
     request_json,
@@ -108,6 +109,7 @@ class WeChatProvider:
             "GET",
             self.token_endpoint,
             timeouts=self._timeout,  # never retried: a code is single use
+            upstream=Upstream(self.name, "token"),
             params=[
                 ("appid", self._config.client_id),
                 ("secret", secret),
@@ -136,6 +138,7 @@ class WeChatProvider:
                 "GET",
                 self.userinfo_endpoint,
                 timeouts=self._timeout,
+                upstream=Upstream(self.name, "userinfo"),
                 retry_connect=True,
                 params=[("access_token", access_token), ("openid", openid), ("lang", "zh_CN")],
             )

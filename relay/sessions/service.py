@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from relay.digests import sha256_hex
 from relay.errors import InvalidTransition, SessionNotFound
@@ -57,6 +57,17 @@ def event_of(session: LoginSession) -> Event:
     return event
 
 
+class SessionObserver(Protocol):
+    """Told of every session started and every transition made, once the store holds it
+    (the relay's metrics implement it). Called inline: it must be quick and must not raise."""
+
+    def started(self, session: LoginSession) -> None:
+        """A new pending session."""
+
+    def moved(self, session: LoginSession) -> None:
+        """`session` as it is after the transition (its new status)."""
+
+
 class LoginSessions:
     def __init__(
         self,
@@ -65,11 +76,13 @@ class LoginSessions:
         *,
         ttl: float,  # seconds a QR login may stay open (settings.session_ttl)
         clock: Callable[[], float] = time.time,
+        observer: SessionObserver | None = None,
     ) -> None:
         self.store = store
         self.events = events
         self.ttl = ttl
         self._clock = clock
+        self._observer = observer
 
     def now(self) -> float:
         return self._clock()
@@ -91,6 +104,8 @@ class LoginSessions:
             session_key(session.id), session.to_record(), self.ttl + RECORD_GRACE
         )
         await self.store.create(ticket_key(session.ticket), {"session_id": session.id}, self.ttl)
+        if self._observer is not None:
+            self._observer.started(session)
         return session
 
     async def find(self, session_id: str) -> LoginSession | None:
@@ -134,6 +149,8 @@ class LoginSessions:
             if stored is None:
                 raise SessionNotFound(session.id)
             raise InvalidTransition(session.id, stored["status"], session.status, target)
+        if self._observer is not None:  # the store holds it now, whatever happens to the event
+            self._observer.moved(moved)
         await self.events.publish(channel(session.id), event_of(moved))
         return moved
 

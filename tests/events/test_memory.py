@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from relay.errors import ConfigError
-from relay.events import MemoryEvents, open_events
+from relay.events import MemoryEvents
 from tests.events.contract import EventsContract, EventsHarness, drain
 
 
@@ -34,13 +33,3 @@ async def test_memory_events_close_drops_every_subscription() -> None:
         await events.close()
         assert events.channel_count == 0
     assert events.channel_count == 0
-
-
-def test_open_events_memory_url_gives_memory_events() -> None:
-    assert isinstance(open_events("memory://"), MemoryEvents)
-
-
-def test_open_events_unknown_scheme_names_the_store_key() -> None:
-    with pytest.raises(ConfigError) as caught:
-        open_events("ftp://example.com")
-    assert caught.value.key == "store"

@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 from relay.errors import InvalidTransition, SessionNotFound
-from relay.sessions import LoginSessions, Status
+from relay.sessions import LoginSession, LoginSessions, Status
 from relay.sessions.service import RECORD_GRACE, RESUME_WINDOW, session_key, ticket_key
 from relay.store import MemoryStore
 from tests.sessions.helpers import (
@@ -312,3 +312,48 @@ async def test_confirm_leaves_the_desktop_time_to_come_back() -> None:
     world.clock.advance(RESUME_WINDOW - 1)
     completed = await world.sessions.transition(confirmed, Status.COMPLETED)
     assert completed.status is Status.COMPLETED
+
+
+# observer
+
+
+class RecordingObserver:
+    def __init__(self) -> None:
+        self.seen: list[tuple[str, str, Status]] = []
+
+    def started(self, session: LoginSession) -> None:
+        self.seen.append(("started", session.id, session.status))
+
+    def moved(self, session: LoginSession) -> None:
+        self.seen.append(("moved", session.id, session.status))
+
+
+def observed_world() -> tuple[LoginSessions, RecordingObserver]:
+    clock = FakeClock()
+    observer = RecordingObserver()
+    store = MemoryStore(clock=clock)
+    sessions = LoginSessions(store, RecordingEvents(), ttl=TTL, clock=clock, observer=observer)
+    return sessions, observer
+
+
+async def test_observer_told_of_each_start_and_transition() -> None:
+    sessions, observer = observed_world()
+    session = await sessions.start(make_request(), "b")
+    scanned = await sessions.scan(session.ticket, "phone")
+    assert scanned is not None
+    await sessions.confirm(scanned, IDENTITY)
+    assert observer.seen == [
+        ("started", session.id, Status.PENDING),
+        ("moved", session.id, Status.SCANNED),
+        ("moved", session.id, Status.CONFIRMED),
+    ]
+
+
+async def test_observer_not_told_of_a_lost_compare_and_set_or_an_illegal_move() -> None:
+    sessions, observer = observed_world()
+    stale = await sessions.start(make_request(), "b")
+    await sessions.transition(stale, Status.CANCELLED)
+    for target in (Status.SCANNED, Status.COMPLETED):
+        with pytest.raises(InvalidTransition):
+            await sessions.transition(stale, target)
+    assert [status for _, _, status in observer.seen] == [Status.PENDING, Status.CANCELLED]

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from relay.errors import ConfigError
-from relay.store import MemoryStore, open_store
+from relay.store import MemoryStore
 from tests.store.contract import StoreContract, StoreHarness
 
 
@@ -83,14 +82,3 @@ async def test_memory_store_close_drops_everything(clock: FakeClock) -> None:
     await store.create("k", {"status": "pending"}, 10)
     await store.close()
     assert len(store) == 0
-
-
-def test_open_store_memory_url_gives_a_memory_store() -> None:
-    assert isinstance(open_store("memory://"), MemoryStore)
-
-
-def test_open_store_unknown_scheme_names_the_store_key() -> None:
-    with pytest.raises(ConfigError) as caught:
-        open_store("ftp://example.com")
-    assert caught.value.key == "store"
-    assert "ftp://" in str(caught.value)

@@ -1,0 +1,67 @@
+"""A login session's status as a stream: the current event first, then each change, ending after
+a final status. The websocket (live.py) and Server-Sent Events (sse.py) both send it.
+
+It subscribes first and reads the state second (nothing is lost in between). Events only wake it
+up: the stored session is the truth, read again on each wake-up and passed on when its status
+changed (an event seen twice, or one for a change already read, sends nothing). The only timer is
+the wait for the session's expiry (find() moves it to expired when due); no loop polls the store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncGenerator, Awaitable, Callable
+from typing import Any
+
+from relay.core import Relay
+from relay.events import Event
+from relay.sessions import LoginSession
+from relay.sessions.service import event_of
+
+# How long past the expiry to wake up, so that find() surely sees the session as due.
+EXPIRY_SLACK = 0.05  # seconds
+
+
+async def status_changes(
+    relay: Relay, session_id: str, disconnected: Callable[[], Awaitable[object]]
+) -> AsyncGenerator[Event, None]:
+    """The session's events, `{"status": ..., "at": ...}` (plus `reason` and `message` on failed
+    and denied), as the page receives them.
+
+    `disconnected()` returns an awaitable that completes when the client has gone; the stream then
+    ends at once. It also ends after a final status, or when the record is gone; it yields nothing
+    when the session is unknown. Close it (`contextlib.aclosing`) to release the subscription when
+    the consumer stops early."""
+    gone: asyncio.Future[Any] = asyncio.ensure_future(disconnected())
+    waiting: asyncio.Future[Event] | None = None
+    try:
+        async with relay.sessions.subscribe(session_id) as subscription:
+            session: LoginSession | None = await relay.sessions.find(session_id)
+            if session is None:
+                return
+            yield event_of(session)
+            sent = session.status
+            while not session.final:
+                if waiting is None:
+                    waiting = asyncio.ensure_future(subscription.get())
+                timeout = max(session.expires_at - relay.sessions.now(), 0) + EXPIRY_SLACK
+                done, _ = await asyncio.wait(
+                    {waiting, gone}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+                )
+                if gone in done:
+                    gone.result()  # a failure to watch the client is an error, not a departure
+                    return
+                if waiting in done:
+                    waiting = None  # consumed; the next turn waits for the next event
+                # An event, or the expiry is due: read the truth, pass it on when it changed.
+                latest = await relay.sessions.find(session_id)
+                if latest is None:
+                    return
+                session = latest
+                if session.status != sent:
+                    yield event_of(session)
+                    sent = session.status
+    finally:
+        gone.cancel()
+        if waiting is not None:
+            waiting.cancel()
