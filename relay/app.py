@@ -1,11 +1,24 @@
 """create_app(settings): the routes of the four faces and the operator's endpoints, and a lifespan
-that closes what the relay opened (store, events, upstream HTTP client)."""
+that closes what the relay opened (store, events, upstream HTTP client).
+
+Stopping (SIGTERM, or Ctrl+C): the server closes its listening socket, lets the requests in flight
+finish, waits for every open connection to end, and only then runs the lifespan's shutdown. Live
+status streams would hold it for as long as their logins wait, so the lifespan hears the same
+signal first (`stop_streams_on_signals`, ahead of the server's own handler, which still runs) and
+ends them: a websocket is closed with 1012 (service restart) and an event stream ends, and the
+page reconnects, through the load balancer, to another process.
+"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from typing import cast
+import asyncio
+import contextlib
+import signal
+import threading
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from types import FrameType
+from typing import Any, cast
 
 import httpx
 from starlette.applications import Starlette
@@ -27,12 +40,14 @@ from relay.observability.access import RequestLog
 from relay.oidc import authorize, discovery, token, userinfo
 from relay.oidc.keys import SigningKey
 from relay.pages import callback, live, login, phone, sse
+from relay.pages.status_stream import Draining
 from relay.sandbox import server as sandbox_server
 from relay.settings import Settings
 from relay.templating import message_page, render, static_dir
 
 TRY_AGAIN_LATER = 1013  # RFC 6455 §7.4.1 (IANA registry): the server is overloaded, retry later
 RETRY_AFTER = "5"  # seconds
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
 
 async def home(request: Request) -> Response:
@@ -146,6 +161,41 @@ def routes(settings: Settings) -> list[BaseRoute]:
     return table
 
 
+@contextmanager
+def stop_streams_on_signals(draining: Draining) -> Iterator[None]:
+    """While the app runs, SIGTERM and SIGINT first set `draining` (every live stream ends), then go
+    to the handler that was there before: the server's, which stops it.
+
+    Only where the server handles the signal in Python (uvicorn does, from the main thread); a
+    signal left to its default action or ignored is left alone, and so is a server that runs the
+    app off the main thread (signal handlers can only be set from there)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    loop = asyncio.get_running_loop()
+    installed: dict[signal.Signals, tuple[Any, Any]] = {}
+    for signum in STOP_SIGNALS:
+        previous = signal.getsignal(signum)
+        if not callable(previous):
+            continue
+
+        def handler(number: int, frame: FrameType | None, previous: Any = previous) -> None:
+            # A signal handler runs between two bytecodes of whatever the loop was doing: hand
+            # the work to the loop rather than touch its futures from here.
+            with contextlib.suppress(RuntimeError):  # the loop has closed
+                loop.call_soon_threadsafe(draining.set)
+            previous(number, frame)
+
+        signal.signal(signum, handler)
+        installed[signum] = (handler, previous)
+    try:
+        yield
+    finally:
+        for signum, (handler, previous) in installed.items():
+            if signal.getsignal(signum) is handler:  # nobody has replaced it since
+                signal.signal(signum, previous)
+
+
 def create_app(
     settings: Settings,
     *,
@@ -155,11 +205,14 @@ def create_app(
     """The relay as an ASGI app. `http_transport` replaces the network for upstream calls
     (tests hand in fakes of the providers)."""
     relay = build_relay(settings, keys=keys, http_transport=http_transport)
+    draining = Draining()
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         try:
-            yield
+            with stop_streams_on_signals(draining):
+                yield
+                draining.set()  # the server is done with its connections; none should be left
         finally:
             await relay.aclose()
 
@@ -178,4 +231,5 @@ def create_app(
         ],
     )
     app.state.relay = relay
+    app.state.draining = draining  # relay/pages/status_stream.py: live streams watch it
     return app

@@ -6,17 +6,26 @@
 
 Redis's store and events share one client and its connection pool; the events take one more
 connection for pub/sub, shared by every live stream of the process.
+
+Keys and channels start with `relay:` (records `relay:{…}`, channels `relay:events:…`). A
+`prefix` query parameter changes that, so that several relays (staging and production, or a test
+run) can share one Redis database: `redis://HOST:PORT/DB?prefix=staging:`. The prefix may not
+hold `{` or `}`: each key's one hash tag must stay the record's own (Redis Cluster slots).
 """
 
 from __future__ import annotations
 
+import string
 from typing import NamedTuple
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from relay.errors import ConfigError
 from relay.events import Events, MemoryEvents
 from relay.store import MemoryStore, Store
 
 SCHEMES = ("memory", "redis", "rediss")
+DEFAULT_PREFIX = "relay:"
+PREFIX_CHARACTERS = frozenset(string.ascii_letters + string.digits + ":._-/")
 
 
 class Backends(NamedTuple):
@@ -30,7 +39,25 @@ def scheme_of(url: str) -> str:
         raise ConfigError(
             "store", f'"{url}" is not supported (use "memory://", "redis://…" or "rediss://…")'
         )
+    if scheme != "memory":
+        split_prefix(url)  # a ConfigError for a prefix that would break the key layout
     return scheme
+
+
+def split_prefix(url: str) -> tuple[str, str]:
+    """The Redis URL without its `prefix` parameter, and the key prefix (`relay:` by default)."""
+    parts = urlsplit(url)
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    given = [value for name, value in query if name == "prefix"]
+    if len(given) > 1:
+        raise ConfigError("store", "the prefix parameter may appear once")
+    prefix = given[0] if given else DEFAULT_PREFIX
+    if not prefix or len(prefix) > 64 or not set(prefix) <= PREFIX_CHARACTERS:
+        raise ConfigError(
+            "store", "prefix must be 1 to 64 of A-Z a-z 0-9 : . _ - / (no braces: hash tags)"
+        )
+    rest = urlencode([(name, value) for name, value in query if name != "prefix"])
+    return parts._replace(query=rest).geturl(), prefix
 
 
 def open_backends(url: str) -> Backends:
@@ -38,15 +65,25 @@ def open_backends(url: str) -> Backends:
         return Backends(MemoryStore(), MemoryEvents())
     # Imported here: a relay on the memory store never loads the Redis client.
     from redis.asyncio import Redis
+    from redis.asyncio.retry import Retry
+    from redis.backoff import NoBackoff
+    from redis.exceptions import ConnectionError as RedisConnectionError
 
     from relay.events.redis import RedisEvents
     from relay.store.redis import RedisStore
 
+    url, prefix = split_prefix(url)
     client = Redis.from_url(
         url,
         socket_connect_timeout=2.0,  # seconds: a Redis that does not answer is down
         socket_timeout=5.0,
         health_check_interval=15,  # seconds between checks of an idle pooled connection
         max_connections=64,
+        # Once more on a new connection when one breaks: after Redis restarts, every pooled
+        # connection is dead without knowing it, and each would otherwise fail one request
+        # (a 503) on its first use. While Redis is down the second try fails as fast.
+        retry=Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)),
     )
-    return Backends(RedisStore(client), RedisEvents(client))
+    return Backends(
+        RedisStore(client, prefix=prefix), RedisEvents(client, prefix=f"{prefix}events:")
+    )

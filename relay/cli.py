@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import logging
 import os
+import signal
 import sys
 from collections.abc import Sequence
 from urllib.parse import urlsplit
@@ -34,10 +35,27 @@ def configure_logging(log_format: LogFormat = "json") -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
+LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1")
+
+# What travels in clear when a provider URL is plain http.
+EXPOSED = {
+    "authorize_url": "the code the provider sends back",
+    "token_url": "the client secret, the code and the tokens",
+    "userinfo_url": "the access token and the profile",
+    "issuer": "the discovery document and the signing keys",
+}
+
+
+def plain_http_on_a_public_name(url: object) -> bool:
+    if not isinstance(url, str):
+        return False
+    parts = urlsplit(url)
+    return parts.scheme == "http" and (parts.hostname or "") not in LOCAL_HOSTS
+
+
 def warnings_for(settings: Settings) -> list[str]:
     found = []
-    host = urlsplit(settings.issuer).hostname or ""
-    if settings.issuer.startswith("http://") and host not in ("localhost", "127.0.0.1", "::1"):
+    if plain_http_on_a_public_name(settings.issuer):
         found.append(f"issuer {settings.issuer} is plain http on a public name: use https")
     if settings.store.startswith("memory:"):
         found.append("store is memory://: logins live in this one process and are lost on restart")
@@ -49,6 +67,33 @@ def warnings_for(settings: Settings) -> list[str]:
             f"sandbox provider {', '.join(sandboxes)} is configured: anyone can sign in through "
             "it as anyone (for testing only)"
         )
+    for provider in settings.providers.values():
+        urls = {
+            "authorize_url": provider.authorize_url,
+            "token_url": provider.token_url,
+            "userinfo_url": provider.userinfo_url,
+        }
+        if provider.kind == "oidc":
+            urls["issuer"] = provider.options.get("issuer")
+        for key, url in urls.items():
+            if plain_http_on_a_public_name(url):
+                parts = urlsplit(str(url))
+                shown = f"http://{parts.netloc}{parts.path}"  # no query: it may hold anything
+                found.append(
+                    f"providers.{provider.name}.{key} {shown} is plain http on a public name: "
+                    f"{EXPOSED[key]} would travel in clear; use https"
+                )
+        options = provider.options
+        if (
+            provider.kind == "oauth2"
+            and options.get("pkce") == "none"
+            and options.get("token_auth") == "none"
+        ):
+            found.append(
+                f'providers.{provider.name}: pkce = "none" with token_auth = "none": nothing '
+                "binds a code to the relay, so whoever intercepts one can redeem it; use "
+                'pkce = "S256" (if the provider supports it) or a client secret'
+            )
     return found
 
 
@@ -64,7 +109,19 @@ def run(settings: Settings, host: str, port: int) -> None:
     # access_log=False: uvicorn's log line includes query strings (codes, states); the relay
     # logs its own requests without them (relay/observability/access.py). log_config=None:
     # uvicorn's loggers go through the root handler, in the relay's format.
+    # uvicorn shuts down cleanly on SIGTERM, then raises the signal again with the handler that
+    # was in place before it; make that one a plain exit, so a clean stop ends with status 0.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     uvicorn.run(app, host=host, port=port, access_log=False, log_config=None, proxy_headers=True)
+
+
+def shown_url(url: str) -> str:
+    """A URL for printing: any password in it replaced."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return parts._replace(netloc=netloc).geturl()
 
 
 def serve(args: argparse.Namespace) -> int:
@@ -99,7 +156,7 @@ def demo(args: argparse.Namespace) -> int:
 def check_config(args: argparse.Namespace) -> int:
     settings = load_settings(config_path(args.config))
     asyncio.run(build_adapters(settings))  # each adapter checks its own options
-    print(f"issuer   {settings.issuer}\nstore    {settings.store}")
+    print(f"issuer   {settings.issuer}\nstore    {shown_url(settings.store)}")
     for client in settings.clients.values():
         print(f"client   {client.client_id}: providers {', '.join(client.providers)}")
         for uri in client.redirect_uris:

@@ -17,6 +17,7 @@ from relay.events import Events
 from relay.observability.metrics import Metrics
 from relay.oidc.keys import SigningKey
 from relay.providers import Provider, build_providers
+from relay.providers.base import guard_upstream_logs
 from relay.sessions import LoginSessions
 from relay.settings import Settings
 from relay.store import Store
@@ -64,6 +65,9 @@ def build_relay(
     if keys is None:
         keys = signing_key(settings)
     store, events = open_backends(settings.store)
+    # httpx logs each request's whole URL at INFO, and WeChat's carries the secret and the code:
+    # kept out of the logs here, not only by `qr-relay serve`, for an app embedding the relay.
+    guard_upstream_logs()
     metrics = Metrics(providers=settings.providers)
     http = httpx.AsyncClient(
         transport=http_transport,

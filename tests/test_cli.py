@@ -17,7 +17,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from relay.cli import main, parser
+from relay.cli import main, parser, warnings_for
+from relay.settings import parse_settings
 
 
 def free_port() -> int:
@@ -202,3 +203,110 @@ def test_cli_check_config_accepts_every_kind(
     for name, kind in (("wechat", "wechat"), ("tiktok", "tiktok"), ("mixin", "mixin")):
         assert f"provider {name}: kind {kind}" in out
     assert "provider okta: kind oidc" in out
+    # Mixin takes no redirect_uri: this is the OAuth URL its dashboard must hold.
+    assert "callback http://127.0.0.1:8000/callback/mixin" in out
+
+
+FORGE = (
+    '\n[providers.forge]\nkind = "oauth2"\nclient_id = "relay"\n'
+    'client_secret = "env:TEST_RELAY_SECRET"\n'
+)
+
+
+def warnings_printed(out: str) -> list[str]:
+    return [
+        line.removeprefix("warning: ") for line in out.splitlines() if line.startswith("warning:")
+    ]
+
+
+def test_cli_check_config_warns_of_plain_http_provider_urls_on_public_names(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TEST_RELAY_SECRET", "s3cret-value")
+    config = write_config(tmp_path, 8000)
+    config.write_text(
+        config.read_text()
+        + FORGE
+        + 'authorize_url = "http://git.example/login/oauth/authorize?tenant=a"\n'
+        'token_url = "http://git.example/login/oauth/access_token"\n'
+        'userinfo_url = "http://git.example/api/user"\n'
+        + FORGE.replace("forge", "local")
+        + 'authorize_url = "http://localhost:3000/authorize"\n'
+        'token_url = "http://127.0.0.1:3000/token"\n'
+        'userinfo_url = "http://[::1]:3000/user"\n'
+    )
+    assert main(["check-config", "--config", str(config)]) == 0
+    found = [w for w in warnings_printed(capsys.readouterr().out) if "providers." in w]
+    assert found == [
+        "providers.forge.authorize_url http://git.example/login/oauth/authorize is plain http on "
+        "a public name: the code the provider sends back would travel in clear; use https",
+        "providers.forge.token_url http://git.example/login/oauth/access_token is plain http on "
+        "a public name: the client secret, the code and the tokens would travel in clear; use "
+        "https",
+        "providers.forge.userinfo_url http://git.example/api/user is plain http on a public "
+        "name: the access token and the profile would travel in clear; use https",
+    ]  # nothing for the provider on this machine
+
+
+def test_cli_warns_of_a_plain_http_oidc_issuer_on_a_public_name() -> None:
+    settings = parse_settings(
+        {
+            "issuer": "https://login.example.com",
+            "providers": {
+                name: {"kind": "oidc", "client_id": "c", "client_secret": "s", "issuer": issuer}
+                for name, issuer in (
+                    ("far", "http://id.example.com"),
+                    ("near", "http://localhost:9000/realms/x"),
+                    ("safe", "https://id.example.com"),
+                )
+            },
+        },
+        environ={},
+    )
+    assert [w for w in warnings_for(settings) if "providers." in w] == [
+        "providers.far.issuer http://id.example.com is plain http on a public name: the "
+        "discovery document and the signing keys would travel in clear; use https"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("options", "warned"),
+    [
+        ('pkce = "none"\ntoken_auth = "none"\n', True),
+        ('pkce = "S256"\ntoken_auth = "none"\n', False),
+        ('token_auth = "none"\n', False),  # pkce defaults to S256
+        ('pkce = "none"\n', False),  # a client secret is sent
+    ],
+)
+def test_cli_check_config_warns_of_a_public_client_without_pkce(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    options: str,
+    warned: bool,
+) -> None:
+    monkeypatch.setenv("TEST_RELAY_SECRET", "s3cret-value")
+    config = write_config(tmp_path, 8000)
+    config.write_text(
+        config.read_text() + FORGE + 'authorize_url = "https://git.example/authorize"\n'
+        'token_url = "https://git.example/token"\n' + options
+    )
+    assert main(["check-config", "--config", str(config)]) == 0
+    found = [w for w in warnings_printed(capsys.readouterr().out) if "providers." in w]
+    expected = (
+        'providers.forge: pkce = "none" with token_auth = "none": nothing binds a code to the '
+        'relay, so whoever intercepts one can redeem it; use pkce = "S256" (if the provider '
+        "supports it) or a client secret"
+    )
+    assert found == ([expected] if warned else [])
+
+
+def test_cli_check_config_hides_the_store_password(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TEST_RELAY_SECRET", "s3cret-value")
+    config = write_config(tmp_path, 8000, 'store = "redis://:hunter2pass@cache.example:6379/0"')
+    assert main(["check-config", "--config", str(config)]) == 0
+    out = capsys.readouterr().out
+    assert "store    redis://:***@cache.example:6379/0" in out
+    assert "hunter2pass" not in out

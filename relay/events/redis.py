@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -104,7 +105,11 @@ class RedisEvents:
             # it halfway (redis-py can then lose the cancellation and leave the caller running).
             await asyncio.shield(asyncio.ensure_future(self._pubsub.subscribe(name)))
             if self._reader is None or self._reader.done():
-                self._reader = asyncio.create_task(self._read(), name="relay-events-reader")
+                # In a context of its own: the reader serves the whole process, and its log
+                # lines must not carry the ids of the request that happened to start it.
+                self._reader = asyncio.create_task(
+                    self._read(), name="relay-events-reader", context=contextvars.Context()
+                )
             # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation.
             async with asyncio.timeout(CONFIRM_WITHIN):
                 await confirmed

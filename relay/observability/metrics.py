@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import functools
 import time
-from collections.abc import Awaitable, Callable, Iterable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any, Literal, TypeVar, get_args
 
@@ -123,11 +123,18 @@ class Metrics:
         upstream, sent_at = extensions.get(UPSTREAM), extensions.get(SENT_AT)
         if not isinstance(upstream, Upstream) or not isinstance(sent_at, float):
             return  # not a provider call (the demo relying party calling the relay)
-        # Read the body here (httpx keeps it for the caller) so that the time includes it.
-        await response.aread()
-        self.upstream_duration.labels(
+        # Timed when the caller closes the body, so that the time includes it; not read here,
+        # which would read all of it whatever the caller's limit (request_json stops at 1 MiB).
+        observed = self.upstream_duration.labels(
             provider=upstream.provider, endpoint=upstream.endpoint
-        ).observe(time.perf_counter() - sent_at)
+        )
+        # A body that came whole with the response (a test's MockTransport): nothing to wait for.
+        if response.is_closed or not isinstance(response.stream, httpx.AsyncByteStream):
+            observed.observe(time.perf_counter() - sent_at)
+            return
+        response.stream = TimedStream(
+            response.stream, lambda: observed.observe(time.perf_counter() - sent_at)
+        )
 
     # --- live streams -------------------------------------------------------------------------
 
@@ -166,3 +173,21 @@ def counted_stream(
         return counted
 
     return decorate
+
+
+class TimedStream(httpx.AsyncByteStream):
+    """A response body that calls `done` once, when it is closed (read to the end or not)."""
+
+    def __init__(self, inner: httpx.AsyncByteStream, done: Callable[[], None]) -> None:
+        self._inner = inner
+        self._done: Callable[[], None] | None = done
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        async for chunk in self._inner:
+            yield chunk
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+        if self._done is not None:
+            done, self._done = self._done, None
+            done()

@@ -2,12 +2,18 @@
 
 The parameters are checked before anything changes; then the upstream state is consumed (single
 use), the code is exchanged over HTTP, the identity read, and the session moved to confirmed, or
-to denied or failed with a reason code. The phone sees the outcome.
+to denied or failed with a reason code. The phone sees the outcome, never a 500: an adapter
+that breaks on an answer nobody foresaw fails the session with `internal_error`.
+
+Every ProviderError passes through one redaction step (`scrubbed`) before it is logged or shown:
+the provider's client secret, the code, the PKCE verifier and any token the provider gave are cut
+out of its message, whatever the adapter already did.
 """
 
 from __future__ import annotations
 
 import logging
+import traceback
 from typing import Any
 
 from starlette.requests import Request
@@ -20,13 +26,16 @@ from relay.pages.binding import callback_cookie, holds
 from relay.pages.phone import outcome_page, trip_of, upstream_key
 from relay.params import query_params
 from relay.providers import Provider
+from relay.providers._dialect import reason_of
+from relay.providers.base import scrubbed, shorten, tokens_in
 from relay.sessions import LoginSession, Status
 from relay.templating import message_page
 
 log = logging.getLogger("relay.callback")
 
 DENIED_BY_USER = {"access_denied", "user_denied", "user_cancelled"}
-MAX_DETAIL = 160  # characters of the provider's own words shown to people
+MAX_DETAIL = 160  # characters of the error's message shown to people
+INTERNAL_ERROR = ProviderError("internal_error", "the relay could not handle the provider's answer")
 
 
 def bad_callback(request: Request, detail: str) -> Response:
@@ -99,32 +108,54 @@ async def finish(
     if session.status is not Status.SCANNED:
         return outcome_page(request, session)
 
+    config = relay.settings.providers.get(provider.name)
+    hide: list[str | None] = [config.client_secret if config else None, code]
     try:
         if error is not None:
-            raise ProviderError(error, description or f"the provider answered {error}")
+            raise ProviderError(reason_of(error), description or f"the provider answered {error}")
         assert code is not None
         trip = trip_of(upstream)
+        hide.append(trip.code_verifier)
         grant = await provider.exchange_code(code, trip)
+        hide.extend(tokens_in(grant))
         identity = await provider.fetch_identity(grant, trip)
     except ProviderError as exc:
-        session = await settle_failure(relay, session, provider, exc)
-        return outcome_page(request, session)
-    return outcome_page(request, await relay.sessions.confirm(session, identity))
+        failure = scrubbed(exc, hide)
+    except Exception as exc:  # the last resort: a clear page, never a 500
+        log_unexpected(session, provider, exc)
+        failure = INTERNAL_ERROR
+    else:
+        return outcome_page(request, await relay.sessions.confirm(session, identity))
+    session = await settle_failure(relay, session, provider, failure)
+    return outcome_page(request, session)
+
+
+def log_unexpected(session: LoginSession, provider: Provider, exc: Exception) -> None:
+    """For the operator: the exception's type and where it was raised, without its message or
+    any value (they may quote the provider's answer, a code or a token)."""
+    frames = "".join(traceback.format_tb(exc.__traceback__))
+    log.error(
+        "login %s… at %s: internal_error: %s raised while handling the provider's answer\n%s",
+        session.id[:8],
+        provider.name,
+        type(exc).__name__,
+        frames.rstrip(),
+    )
 
 
 async def settle_failure(
     relay: Relay, session: LoginSession, provider: Provider, exc: ProviderError
 ) -> LoginSession:
     """denied when the user said no at the provider, failed otherwise; the message is for the
-    person on both screens (adapters keep secrets out of ProviderError messages)."""
+    person on both screens (`exc` has been through `scrubbed`)."""
     # For the operator: which provider, which reason, the provider's own words (a TikTok log_id,
-    # a WeChat errcode). Adapters keep secrets, codes and tokens out of these messages.
+    # a WeChat errcode), without the secret, the code or tokens.
     log.warning("login %s… at %s: %s", session.id[:8], provider.name, exc)
     if exc.code in DENIED_BY_USER:
         target = Status.DENIED
         message = f"The sign-in was declined at {provider.display_name}."
     else:
         target = Status.FAILED
-        detail = exc.message if len(exc.message) <= MAX_DETAIL else exc.message[:MAX_DETAIL] + "…"
+        detail = shorten(exc.message, MAX_DETAIL)
         message = f"{provider.display_name} could not sign you in ({exc.code}: {detail})."
     return await relay.sessions.settle(session, target, reason=exc.code, message=message)

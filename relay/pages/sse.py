@@ -7,6 +7,10 @@ on any answer that is not an event stream). Otherwise each event of the status s
 response ends after a final status. `retry: 2000` is sent once, so a browser whose stream broke
 reconnects after two seconds (and gets the current state first). While nothing happens, a comment
 line every KEEPALIVE seconds keeps proxies from closing an idle connection.
+
+When the process is stopping (SIGTERM), an open stream ends at once, like one cut by a proxy: the
+server can then exit, and the browser reconnects two seconds later (through the load balancer, to
+another process) and gets the current state first.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from starlette.types import Receive, Scope, Send
 from relay.core import Relay
 from relay.events import Event
 from relay.pages.binding import DESKTOP_COOKIE, holds, same_origin, session_in_path
-from relay.pages.status_stream import status_changes
+from relay.pages.status_stream import Draining, draining, status_changes
 
 KEEPALIVE = 15.0  # seconds between keep-alive comments while waiting
 RETRY = b"retry: 2000\n\n"  # milliseconds a browser waits before reconnecting
@@ -40,7 +44,7 @@ async def events(request: Request) -> Response:
         return refused(403, "foreign origin")
     if not holds(request, DESKTOP_COOKIE, session.binding_hash):
         return refused(403, "this browser did not start the login")
-    return EventStream(relay, session.id)
+    return EventStream(relay, session.id, draining(request))
 
 
 def refused(status_code: int, text: str) -> Response:
@@ -62,15 +66,18 @@ async def disconnected(receive: Receive) -> None:
 class EventStream(Response):
     media_type = "text/event-stream"
 
-    def __init__(self, relay: Relay, session_id: str) -> None:
+    def __init__(self, relay: Relay, session_id: str, stopping: Draining | None = None) -> None:
         self.relay = relay
         self.session_id = session_id
+        self.stopping = stopping
         self.status_code = 200
         self.background = None
         self.init_headers({**NO_STORE, "X-Accel-Buffering": "no"})  # nginx: do not buffer
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        changes = status_changes(self.relay, self.session_id, lambda: disconnected(receive))
+        changes = status_changes(
+            self.relay, self.session_id, lambda: disconnected(receive), self.stopping
+        )
         with contextlib.suppress(OSError):  # the client went away while we wrote
             async with contextlib.aclosing(changes):
                 first = await anext(changes, None)

@@ -5,6 +5,11 @@ It subscribes first and reads the state second (nothing is lost in between). Eve
 up: the stored session is the truth, read again on each wake-up and passed on when its status
 changed (an event seen twice, or one for a change already read, sends nothing). The only timer is
 the wait for the session's expiry (find() moves it to expired when due); no loop polls the store.
+
+When the process is told to stop (SIGTERM: relay/app.py sets the app's `Draining`), every stream
+ends at once, so that the server can exit and the page reconnects to another process; the caller
+tells the page so (a websocket closes with 1012, an event stream ends and EventSource reconnects
+by itself).
 """
 
 from __future__ import annotations
@@ -12,6 +17,8 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from typing import Any
+
+from starlette.requests import HTTPConnection
 
 from relay.core import Relay
 from relay.events import Event
@@ -22,17 +29,58 @@ from relay.sessions.service import event_of
 EXPIRY_SLACK = 0.05  # seconds
 
 
+class Draining:
+    """Set once, when the process starts to stop; every live stream watches it.
+
+    A stream watches with a bare future (no task of its own), so a waiting login costs little."""
+
+    def __init__(self) -> None:
+        self._set = False
+        self._watchers: set[asyncio.Future[None]] = set()
+
+    def is_set(self) -> bool:
+        return self._set
+
+    def set(self) -> None:
+        self._set = True
+        for watcher in tuple(self._watchers):
+            if not watcher.done():
+                watcher.set_result(None)
+
+    def watch(self) -> asyncio.Future[None]:
+        """A future that completes once the process is stopping (at once if it already is).
+        Cancel it when done watching."""
+        watcher: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        if self._set:
+            watcher.set_result(None)
+        else:
+            self._watchers.add(watcher)
+            watcher.add_done_callback(self._watchers.discard)
+        return watcher
+
+
+def draining(connection: HTTPConnection) -> Draining:
+    """The app's Draining (relay/app.py)."""
+    found: Draining = connection.app.state.draining
+    return found
+
+
 async def status_changes(
-    relay: Relay, session_id: str, disconnected: Callable[[], Awaitable[object]]
+    relay: Relay,
+    session_id: str,
+    disconnected: Callable[[], Awaitable[object]],
+    stopping: Draining | None = None,
 ) -> AsyncGenerator[Event, None]:
     """The session's events, `{"status": ..., "at": ...}` (plus `reason` and `message` on failed
     and denied), as the page receives them.
 
     `disconnected()` returns an awaitable that completes when the client has gone; the stream then
-    ends at once. It also ends after a final status, or when the record is gone; it yields nothing
-    when the session is unknown. Close it (`contextlib.aclosing`) to release the subscription when
-    the consumer stops early."""
+    ends at once, as it does once `stopping` is set (the process is shutting down). It also ends
+    after a final status, or when the record is gone; it yields nothing when the session is
+    unknown. Close it (`contextlib.aclosing`) to release the subscription when the consumer stops
+    early."""
     gone: asyncio.Future[Any] = asyncio.ensure_future(disconnected())
+    stopped = (stopping or Draining()).watch()
     waiting: asyncio.Future[Event] | None = None
     try:
         async with relay.sessions.subscribe(session_id) as subscription:
@@ -41,16 +89,18 @@ async def status_changes(
                 return
             yield event_of(session)
             sent = session.status
-            while not session.final:
+            while not session.final and not stopped.done():
                 if waiting is None:
                     waiting = asyncio.ensure_future(subscription.get())
                 timeout = max(session.expires_at - relay.sessions.now(), 0) + EXPIRY_SLACK
                 done, _ = await asyncio.wait(
-                    {waiting, gone}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+                    {waiting, gone, stopped}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
                 )
                 if gone in done:
                     gone.result()  # a failure to watch the client is an error, not a departure
                     return
+                if stopped in done:
+                    return  # the process is stopping: the caller tells the page to reconnect
                 if waiting in done:
                     waiting = None  # consumed; the next turn waits for the next event
                 # An event, or the expiry is due: read the truth, pass it on when it changed.
@@ -63,5 +113,6 @@ async def status_changes(
                     sent = session.status
     finally:
         gone.cancel()
+        stopped.cancel()
         if waiting is not None:
             waiting.cancel()

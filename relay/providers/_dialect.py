@@ -3,24 +3,26 @@ provider's error out of any body shape, client authentication at the token endpo
 profile claims.
 
 Error shapes recognised in an answer body, whatever the HTTP status (some providers say "no"
-with HTTP 200 or 202):
+with HTTP 200 or 202). As issue 3 puts it: a non-empty `error` or a non-zero `errcode`, nothing
+else; a top-level `code` or `error_code` is not read (`{"code": 200, "msg": "success", "data":
+...}` is a common success wrapper).
 
     {"error": "invalid_grant", "error_description": "..."}      RFC 6749 §5.2, GitHub, TikTok
     {"error": {"code": 20117, "description": "..."}}            an error object (Mixin)
     {"error": {"code": "ok", "message": ""}}                     not an error (TikTok's success)
-    {"errcode": 40029, "errmsg": "invalid code"}                 WeChat; also error_code, code
+    {"errcode": 40029, "errmsg": "invalid code"}                 WeChat
 """
 
 from __future__ import annotations
 
 import base64
 import re
-from collections.abc import Mapping
-from typing import Any, TypeGuard
-from urllib.parse import quote_plus, urlencode
+from collections.abc import Iterable, Mapping
+from typing import Any
+from urllib.parse import quote_plus
 
 from relay.errors import ConfigError, ProviderError
-from relay.providers.base import optional_str
+from relay.providers.base import number, optional_str, provider_words, shorten
 from relay.settings import KIND_KEYS, ProviderConfig
 
 # The profile claims an Identity carries; each is read from the provider's field of that name
@@ -32,12 +34,11 @@ OAUTH_REASONS = {
     "invalid_grant": "invalid_code",
     "invalid_client": "invalid_client",
     "unauthorized_client": "invalid_client",
+    "bad_verification_code": "invalid_code",  # GitHub: the code is wrong, used or expired
 }
-NUMERIC_ERROR_FIELDS = ("errcode", "error_code", "code")
 MESSAGE_FIELDS = ("error_description", "errmsg", "message", "msg", "description")
 SUCCESS_WORDS = {"", "0", "ok", "success"}
 PATH = re.compile(r"[^.\s]+(\.[^.\s]+)*")  # "data.user"
-MAX_MESSAGE = 200  # characters of the provider's own words kept in a message
 
 
 def check_known_keys(config: ProviderConfig) -> None:
@@ -98,11 +99,6 @@ def profile(sources: list[Any], claims: Mapping[str, str]) -> dict[str, str | No
     }
 
 
-def with_query(url: str, params: Mapping[str, str]) -> str:
-    """The configured URL may carry a query already (fixed parameters, TikTok's `fields`)."""
-    return f"{url}{'&' if '?' in url else '?'}{urlencode(params)}"
-
-
 def basic_auth(client_id: str, client_secret: str) -> str:
     """RFC 6749 §2.3.1: both halves form-urlencoded before Base64 (differs from a plain
     RFC 7617 header only when they hold characters outside letters, digits and -._~)."""
@@ -110,10 +106,12 @@ def basic_auth(client_id: str, client_secret: str) -> str:
     return "Basic " + base64.b64encode(pair.encode()).decode("ascii")
 
 
-def check_answer(status: int, body: dict[str, Any], what: str) -> None:
+def check_answer(
+    status: int, body: dict[str, Any], what: str, hide: Iterable[str | None] = ()
+) -> None:
     """ProviderError when the body carries an error (whatever the status) or the status is
-    HTTP 400 or more (whatever the body)."""
-    found = body_error(body)
+    HTTP 400 or more (whatever the body). `hide`: values that must not reach the message."""
+    found = body_error(body, tuple(hide))
     if found is not None:
         reason, message = found
         raise ProviderError(reason, f"the provider's {what}: {message}")
@@ -121,25 +119,32 @@ def check_answer(status: int, body: dict[str, Any], what: str) -> None:
         raise ProviderError("invalid_response", f"the provider's {what}: HTTP {status}")
 
 
-def body_error(body: dict[str, Any]) -> tuple[str, str] | None:
-    """(reason code, message) when the body says the request failed."""
+def body_error(body: dict[str, Any], hide: tuple[str | None, ...] = ()) -> tuple[str, str] | None:
+    """(reason code, message) when the body says the request failed: a non-empty `error`, or
+    an `errcode` other than 0."""
     error = body.get("error")
     if isinstance(error, str) and error:
-        return reason_of(error), described(body, error)
+        return reason_of(error), described(body, shorten(error, 64), hide)
     if isinstance(error, dict):
         code = error.get("code")
-        words = described(error, "")
+        words = described(error, "", hide)
         if is_success(code) and (code is not None or not words):
             return None
-        if is_number(code):
-            return f"error_{code}", f"{words or 'error'} (code {code})"
+        numeric = number(code)
+        if numeric is not None:
+            return f"error_{numeric}", f"{words or 'error'} (code {numeric})"
         if isinstance(code, str):
-            return reason_of(code), words or code
-        return "provider_error", words
-    for field in NUMERIC_ERROR_FIELDS:
-        value = body.get(field)
-        if is_number(value) and int(value) != 0:
-            return f"{field}_{int(value)}", f"{described(body, 'error')} ({field} {value})"
+            return reason_of(code), words or shorten(code, 64)
+        return "provider_error", words or "an error without a code"
+    if error and not is_success(error):  # true, a non-empty list, a number: an error too
+        return "provider_error", described(body, "an error", hide)
+    errcode = body.get("errcode")
+    if not is_success(errcode):
+        numeric = number(errcode)
+        if numeric is None:
+            return "invalid_response", "an errcode that is not a number"
+        if numeric != 0:
+            return f"errcode_{numeric}", f"{described(body, 'error', hide)} (errcode {numeric})"
     return None
 
 
@@ -149,19 +154,17 @@ def reason_of(word: str) -> str:
     return OAUTH_REASONS.get(word, word or "provider_error")
 
 
-def described(body: dict[str, Any], fallback: str) -> str:
+def described(body: dict[str, Any], fallback: str, hide: tuple[str | None, ...] = ()) -> str:
     for field in MESSAGE_FIELDS:
-        value = body.get(field)
-        if isinstance(value, str) and value.strip():
-            return value.strip()[:MAX_MESSAGE]
-    return fallback
-
-
-def is_number(value: Any) -> TypeGuard[int | str]:
-    if isinstance(value, bool):
-        return False
-    return isinstance(value, int) or (isinstance(value, str) and value.lstrip("-").isdigit())
+        words = provider_words(body.get(field), hide)
+        if words:
+            return words
+    return provider_words(fallback, hide)
 
 
 def is_success(code: Any) -> bool:
-    return code is None or code == 0 or (isinstance(code, str) and code.lower() in SUCCESS_WORDS)
+    return (
+        code is None
+        or number(code) == 0
+        or (isinstance(code, str) and code.strip().lower() in SUCCESS_WORDS)
+    )

@@ -14,6 +14,7 @@ PKCE goes along as `code_challenge` (RFC 7636 S256, the Trip's challenge) with
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from typing import Any
 from urllib.parse import quote_plus, urlencode
 
@@ -25,10 +26,14 @@ from relay.providers.base import (
     Trip,
     Upstream,
     UpstreamGrant,
+    bearer,
     dig,
+    number,
+    provider_words,
     request_json,
     required_str,
     timeout_of,
+    with_query,
 )
 from relay.sessions.model import Identity
 from relay.settings import ProviderConfig
@@ -41,7 +46,6 @@ DEFAULT_SCOPE = "PROFILE:READ"  # Mixin requires it; it is also what /me needs
 SCOPE_WORD = re.compile(r"[A-Z]+:[A-Z]+")  # PROFILE:READ, MESSAGES:REPRESENT
 APP_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 REFUSED_CODE = {401, 403}  # Unauthorized / Forbidden on the token exchange: the code was refused
-MAX_DESCRIPTION = 120  # characters of Mixin's description kept in a message
 
 
 class MixinProvider:
@@ -66,8 +70,8 @@ class MixinProvider:
         self.authorize_endpoint = config.authorize_url or AUTHORIZE_URL
         self.token_endpoint = config.token_url or TOKEN_URL
         self.userinfo_endpoint = config.userinfo_url or USERINFO_URL
-        # Mixin takes no redirect_uri; this is what the dashboard's OAuth URL must be.
-        self.registered_callback = f"{issuer}/callback/{config.name}"
+        # Mixin takes no redirect_uri: the dashboard's OAuth URL must be {issuer}/callback/NAME,
+        # which `qr-relay check-config` prints for every provider.
 
     async def authorization_url(self, trip: Trip) -> str:
         query = {
@@ -79,7 +83,7 @@ class MixinProvider:
             "code_challenge_method": "SHA256",
         }
         # Spaces as "+" and ":" kept as is: PROFILE:READ+ASSETS:READ, as Mixin's examples read.
-        return f"{self.authorize_endpoint}?{urlencode(query, safe=':', quote_via=quote_plus)}"
+        return with_query(self.authorize_endpoint, urlencode(query, safe=":", quote_via=quote_plus))
 
     async def exchange_code(self, code: str, trip: Trip) -> UpstreamGrant:
         # Never retried: a Mixin code is single use.
@@ -96,11 +100,11 @@ class MixinProvider:
                 "code_verifier": trip.code_verifier,
             },
         )
-        error = mixin_error(body)
+        error = mixin_error(body, hide=(self._config.client_secret, code, trip.code_verifier))
         if error is not None:
-            number, description = error
-            reason = "invalid_code" if number in REFUSED_CODE else f"mixin_error_{number}"
-            raise ProviderError(reason, f"error {number}: {description}")
+            numeric, description = error
+            reason = "invalid_code" if numeric in REFUSED_CODE else f"mixin_error_{numeric}"
+            raise ProviderError(reason, f"error {numeric}: {description}")
         data = unwrap(status, body, "token response")
         required_str(data, "access_token", "token response")
         return data
@@ -113,13 +117,13 @@ class MixinProvider:
             timeouts=self._timeout,
             upstream=Upstream(self.name, "userinfo"),
             retry_connect=True,
-            headers={"Authorization": f"Bearer {grant['access_token']}"},
+            headers={"Authorization": bearer(grant.get("access_token"))},
         )
-        error = mixin_error(body)
+        error = mixin_error(body, hide=(self._config.client_secret, grant.get("access_token")))
         if error is not None:
-            number, description = error
+            numeric, description = error
             raise ProviderError(
-                f"mixin_error_{number}", f"reading the profile: error {number}: {description}"
+                f"mixin_error_{numeric}", f"reading the profile: error {numeric}: {description}"
             )
         user = unwrap(status, body, "profile")
         return Identity(
@@ -149,19 +153,16 @@ def scope_of(config: ProviderConfig) -> str:
     return " ".join(dict.fromkeys(words))
 
 
-def mixin_error(body: dict[str, Any]) -> tuple[int, str] | None:
+def mixin_error(body: dict[str, Any], hide: Iterable[str | None]) -> tuple[int, str] | None:
     """(code, description) when the body is Mixin's error shape, None when it carries none."""
     error = body.get("error")
     if error is None:
         return None
-    number = dig(error, "code")
-    if not isinstance(number, int) or isinstance(number, bool):
+    code = dig(error, "code")
+    numeric = number(code) if isinstance(code, int) else None
+    if numeric is None:
         raise ProviderError("invalid_response", "Mixin answered an error without a code")
-    description = dig(error, "description")
-    words = " ".join(str(description).split()) if description else "no description"
-    if len(words) > MAX_DESCRIPTION:
-        words = words[:MAX_DESCRIPTION] + "…"
-    return number, words
+    return numeric, provider_words(dig(error, "description"), hide) or "no description"
 
 
 def unwrap(status: int, body: dict[str, Any], what: str) -> dict[str, Any]:

@@ -23,17 +23,18 @@ from relay.providers._dialect import (
     path_option,
     profile,
     string_table,
-    with_query,
 )
 from relay.providers.base import (
     AppOnly,
     Trip,
     Upstream,
     UpstreamGrant,
+    bearer,
     dig,
     request_json,
     required_str,
     timeout_of,
+    with_query,
 )
 from relay.sessions.model import Identity
 from relay.settings import ProviderConfig
@@ -140,7 +141,9 @@ class OAuth2Provider:
             headers=headers,
             **body,
         )
-        check_answer(status, answer, "token response")
+        check_answer(
+            status, answer, "token response", hide=(config.client_secret, code, trip.code_verifier)
+        )
         required_str(dig(answer, self._token_path), "access_token", "token response")
         return answer
 
@@ -157,9 +160,11 @@ class OAuth2Provider:
                 timeouts=self._timeout,
                 upstream=Upstream(self.name, "userinfo"),
                 retry_connect=True,
-                headers={"Authorization": f"Bearer {access_token}", "Accept": "application/json"},
+                headers={"Authorization": bearer(access_token), "Accept": "application/json"},
             )
-            check_answer(status, answer, "userinfo")
+            check_answer(
+                status, answer, "userinfo", hide=(self._config.client_secret, access_token)
+            )
             source, what = dig(answer, self._userinfo_path), "userinfo"
         if not isinstance(source, dict):
             raise ProviderError("invalid_response", f"the provider's {what} holds no user")

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import json
+import math
 import time
 from dataclasses import dataclass
 from typing import Any, TypeGuard
@@ -31,18 +32,20 @@ from relay.providers._dialect import (
     claims_option,
     path_option,
     profile,
-    with_query,
 )
 from relay.providers.base import (
     AppOnly,
     Trip,
     Upstream,
     UpstreamGrant,
+    bearer,
     dig,
     host,
+    provider_words,
     request_json,
     required_str,
     timeout_of,
+    with_query,
 )
 from relay.sessions.model import Identity
 from relay.settings import ProviderConfig, check_url
@@ -191,14 +194,18 @@ class OIDCProvider:
             headers=headers,
             data=form,
         )
-        check_answer(status, answer, "token response")
+        check_answer(
+            status, answer, "token response", hide=(config.client_secret, code, trip.code_verifier)
+        )
         required_str(answer, "access_token", "token response")
         required_str(answer, "id_token", "token response")
         return answer
 
     async def fetch_identity(self, grant: UpstreamGrant, trip: Trip) -> Identity:
         metadata = await self.metadata()
-        claims = await self.verified_claims(str(grant["id_token"]), trip, metadata)
+        claims = await self.verified_claims(
+            required_str(grant, "id_token", "token response"), trip, metadata
+        )
         sources: list[Any] = [claims]
         if metadata.userinfo_endpoint is not None:
             status, userinfo = await request_json(
@@ -209,11 +216,16 @@ class OIDCProvider:
                 upstream=Upstream(self.name, "userinfo"),
                 retry_connect=True,
                 headers={
-                    "Authorization": f"Bearer {grant['access_token']}",
+                    "Authorization": bearer(grant.get("access_token")),
                     "Accept": "application/json",
                 },
             )
-            check_answer(status, userinfo, "userinfo")
+            check_answer(
+                status,
+                userinfo,
+                "userinfo",
+                hide=(self._config.client_secret, grant.get("access_token")),
+            )
             # Core §5.3.2: a userinfo answer about anyone else must not be used.
             if userinfo.get("sub") != claims["sub"]:
                 raise ProviderError("invalid_response", "the userinfo is about another user")
@@ -239,21 +251,25 @@ class OIDCProvider:
         alg = header.get("alg")
         if alg == "none":
             raise invalid("is not signed (alg none)")
-        if alg not in ALGORITHMS:
-            raise invalid(f"is signed with {str(alg)[:16]}, not RS256 or ES256")
+        if not isinstance(alg, str) or alg not in ALGORITHMS:
+            raise invalid(f"is signed with {provider_words(str(alg))[:16]}, not RS256 or ES256")
         kid = header.get("kid")
+        if kid is not None and not isinstance(kid, str):
+            raise invalid("names its key with something other than a string (kid)")
         fetched_now = self._keys is None
-        keys = self._keys_for(await self._jwks(metadata), str(alg), kid)
+        keys = self._keys_for(await self._jwks(metadata), alg, kid)
         if not keys and kid is not None and not fetched_now:
             # An unknown kid: the provider may have rotated its keys since we read them.
-            keys = self._keys_for(await self._jwks(metadata, refresh=True), str(alg), kid)
+            keys = self._keys_for(await self._jwks(metadata, refresh=True), alg, kid)
+        if not keys and kid is None:
+            raise invalid(f"names no key (kid), and the provider publishes no {alg} key")
         if not keys:
-            raise invalid(f"names a key ({str(kid)[:40]}) the provider does not publish")
-        if not any(self._verifies(signed, key, str(alg)) for key in keys):
+            raise invalid(f"names a key ({provider_words(kid)[:40]}) the provider does not publish")
+        if not any(self._verifies(signed, key, alg) for key in keys):
             raise invalid("has a signature that does not verify")
         try:
             claims = json.loads(signed.payload)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, RecursionError):
             raise invalid("is not JSON") from None
         if not isinstance(claims, dict):
             raise invalid("is not a JSON object")
@@ -276,7 +292,7 @@ class OIDCProvider:
         return self._keys
 
     @staticmethod
-    def _keys_for(keys: list[Key], alg: str, kid: Any) -> list[Key]:
+    def _keys_for(keys: list[Key], alg: str, kid: str | None) -> list[Key]:
         return [
             key
             for key in keys
@@ -290,7 +306,7 @@ class OIDCProvider:
     def _verifies(signed: Any, key: Key, alg: str) -> bool:
         try:
             return jws.validate_compact(signed, key, algorithms=[alg])
-        except (JoseError, ValueError):
+        except Exception:  # a signature that does not fit the key: no match
             return False
 
     def _check_claims(self, claims: dict[str, Any], trip: Trip) -> None:
@@ -324,7 +340,8 @@ class OIDCProvider:
 
 
 def is_time(value: Any) -> TypeGuard[int | float]:
-    return isinstance(value, int | float) and not isinstance(value, bool)
+    """A NumericDate: a finite number (Python's json reads Infinity and NaN too)."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def import_jwk(jwk: Any) -> Key | None:
@@ -333,12 +350,13 @@ def import_jwk(jwk: Any) -> Key | None:
     if not isinstance(jwk, dict) or jwk.get("use", "sig") != "sig":
         return None
     kinds: dict[str, type[RSAKey] | type[ECKey]] = {"RSA": RSAKey, "EC": ECKey}
-    kind = kinds.get(jwk.get("kty", ""))
+    kty = jwk.get("kty")
+    kind = kinds.get(kty) if isinstance(kty, str) else None
     if kind is None:
         return None
     try:
         key: Key = kind.import_key(jwk)
-    except (JoseError, ValueError, TypeError):
+    except Exception:  # any malformed key (an unknown curve is a KeyError)
         return None
     return key
 

@@ -3,12 +3,22 @@ exactly as to any standard OAuth 2.0 provider (RFC 6749 with PKCE, RFC 7636)."""
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
-
 import httpx
 
 from relay.errors import ProviderError
-from relay.providers.base import AppOnly, Trip, Upstream, UpstreamGrant, request_json, timeout_of
+from relay.providers._dialect import reason_of
+from relay.providers.base import (
+    AppOnly,
+    Trip,
+    Upstream,
+    UpstreamGrant,
+    bearer,
+    optional_str,
+    provider_words,
+    request_json,
+    timeout_of,
+    with_query,
+)
 from relay.sessions.model import Identity
 from relay.settings import ProviderConfig
 
@@ -38,7 +48,7 @@ class SandboxProvider:
             "code_challenge": trip.code_challenge,
             "code_challenge_method": "S256",
         }
-        return f"{self.authorize_endpoint}?{urlencode(query)}"
+        return with_query(self.authorize_endpoint, query)
 
     async def exchange_code(self, code: str, trip: Trip) -> UpstreamGrant:
         status, body = await request_json(
@@ -56,9 +66,11 @@ class SandboxProvider:
             auth=(self._config.client_id, self._config.client_secret),
         )
         if status != 200 or "error" in body:
-            error = str(body.get("error", "invalid_response"))
-            code_word = "invalid_code" if error == "invalid_grant" else error
-            raise ProviderError(code_word, str(body.get("error_description", f"HTTP {status}")))
+            error = body.get("error")
+            reason = reason_of(error) if isinstance(error, str) else "invalid_response"
+            hide = (self._config.client_secret, code, trip.code_verifier)
+            words = provider_words(body.get("error_description"), hide)
+            raise ProviderError(reason, words or f"HTTP {status}")
         if not isinstance(body.get("access_token"), str):
             raise ProviderError("invalid_response", "the token response has no access_token")
         return body
@@ -71,16 +83,17 @@ class SandboxProvider:
             timeouts=self._timeout,
             upstream=Upstream(self.name, "userinfo"),
             retry_connect=True,
-            headers={"Authorization": f"Bearer {grant['access_token']}"},
+            headers={"Authorization": bearer(grant.get("access_token"))},
         )
-        if status != 200 or not isinstance(body.get("sub"), str) or not body["sub"]:
-            raise ProviderError(
-                str(body.get("error", "invalid_response")), f"userinfo answered HTTP {status}"
-            )
+        subject = optional_str(body, "sub")
+        if status != 200 or subject is None:
+            error = body.get("error")
+            reason = reason_of(error) if isinstance(error, str) else "invalid_response"
+            raise ProviderError(reason, f"userinfo answered HTTP {status}")
         return Identity(
             provider=self.name,
-            subject=body["sub"],
-            name=body.get("name"),
-            picture=body.get("picture"),
-            preferred_username=body.get("preferred_username"),
+            subject=subject,
+            name=optional_str(body, "name"),
+            picture=optional_str(body, "picture"),
+            preferred_username=optional_str(body, "preferred_username"),
         )

@@ -30,11 +30,14 @@ from relay.providers.base import (
     Trip,
     Upstream,
     UpstreamGrant,
+    bearer,
     dig,
     optional_str,
+    provider_words,
     request_json,
     required_str,
     timeout_of,
+    with_query,
 )
 from relay.sessions.model import Identity
 from relay.settings import ProviderConfig
@@ -42,15 +45,13 @@ from relay.settings import ProviderConfig
 AUTHORIZE_URL = "https://www.tiktok.com/v2/auth/authorize/"
 TOKEN_URL = "https://open.tiktokapis.com/v2/oauth/token/"  # noqa: S105 - a URL, no secret
 USERINFO_URL = "https://open.tiktokapis.com/v2/user/info/"
-DEFAULT_SCOPE = "user.info.basic"
-PROFILE_SCOPE = "user.info.basic"  # grants the four fields below
+BASIC_SCOPE = "user.info.basic"  # the default, and always needed: it grants the four fields below
 PROFILE_FIELDS = "open_id,union_id,avatar_url,display_name"
 
 # TikTok's token error words that the relay names in its own vocabulary; others are kept.
 TOKEN_REASONS = {"invalid_grant": "invalid_code", "invalid_client": "invalid_client"}
 ERROR_WORD = re.compile(r"[a-z][a-z0-9_]{0,63}")  # a word fit to be a session's reason
 LOG_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
-DESCRIPTION_CHARS = 200
 
 
 class TikTokProvider:
@@ -84,8 +85,7 @@ class TikTokProvider:
             },
             safe=",",
         )
-        joiner = "&" if "?" in self.authorize_endpoint else "?"
-        return f"{self.authorize_endpoint}{joiner}{query}"
+        return with_query(self.authorize_endpoint, query)
 
     async def exchange_code(self, code: str, trip: Trip) -> UpstreamGrant:
         status, body = await request_json(
@@ -107,9 +107,10 @@ class TikTokProvider:
         if error:
             word = error if isinstance(error, str) else ""
             reason = TOKEN_REASONS.get(word, reason_of(word))
-            description = plain(body.get("error_description"))
-            if code:  # TikTok may quote the code back; it stays out of messages
-                description = description.replace(code, "[code]")
+            # TikTok may quote the code back; it stays out of messages, and so does the secret.
+            description = provider_words(
+                body.get("error_description"), hide=(code, self._config.client_secret)
+            )
             raise ProviderError(
                 reason,
                 with_log_id(f"TikTok's token endpoint said {shown(word)}", description, body),
@@ -132,7 +133,7 @@ class TikTokProvider:
             upstream=Upstream(self.name, "userinfo"),
             retry_connect=True,
             params={"fields": PROFILE_FIELDS},
-            headers={"Authorization": f"Bearer {grant['access_token']}"},
+            headers={"Authorization": bearer(grant.get("access_token"))},
         )
         error = body.get("error")
         outcome = dig(error, "code") if isinstance(error, dict) else None
@@ -142,7 +143,10 @@ class TikTokProvider:
                 reason_of(word),
                 with_log_id(
                     f"TikTok's profile endpoint said {shown(word)}",
-                    plain(dig(error, "message")),
+                    provider_words(
+                        dig(error, "message"),
+                        hide=(grant.get("access_token"), self._config.client_secret),
+                    ),
                     error,
                 ),
             )
@@ -168,11 +172,11 @@ class TikTokProvider:
 def comma_scope(config: ProviderConfig) -> str:
     """The configured scope, written with spaces or commas, as TikTok wants it: with commas."""
     where = f"providers.{config.name}.scope"
-    scopes = list(dict.fromkeys(s for s in re.split(r"[\s,]+", config.scope or DEFAULT_SCOPE) if s))
+    scopes = list(dict.fromkeys(s for s in re.split(r"[\s,]+", config.scope or BASIC_SCOPE) if s))
     if not scopes:
         raise ConfigError(where, "names no scope")
-    if PROFILE_SCOPE not in scopes:
-        raise ConfigError(where, f"must include {PROFILE_SCOPE}: the relay reads the profile")
+    if BASIC_SCOPE not in scopes:
+        raise ConfigError(where, f"must include {BASIC_SCOPE}: the relay reads the profile")
     return ",".join(scopes)
 
 
@@ -184,14 +188,6 @@ def reason_of(word: str) -> str:
 
 def shown(word: str) -> str:
     return word if ERROR_WORD.fullmatch(word) else "an unknown error"
-
-
-def plain(value: Any) -> str:
-    """TikTok's description, short and on one line: it is shown to people."""
-    if not isinstance(value, str):
-        return ""
-    text = " ".join(value.split())
-    return text if len(text) <= DESCRIPTION_CHARS else text[: DESCRIPTION_CHARS - 1] + "…"
 
 
 def with_log_id(summary: str, description: str, body: Any) -> str:

@@ -19,6 +19,7 @@ The authorize page works only inside WeChat's own browser.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from typing import Any
 from urllib.parse import quote
 
@@ -30,10 +31,13 @@ from relay.providers.base import (
     Trip,
     Upstream,
     UpstreamGrant,
+    number,
     optional_str,
+    provider_words,
     request_json,
     required_str,
     timeout_of,
+    with_query,
 )
 from relay.sessions.model import Identity
 from relay.settings import ProviderConfig
@@ -54,7 +58,6 @@ REASONS = {
     40013: "invalid_client",  # invalid appid
     40125: "invalid_client",  # invalid appsecret
 }
-MAX_ERRMSG = 200  # characters of WeChat's errmsg kept in a message
 
 
 class WeChatProvider:
@@ -99,8 +102,7 @@ class WeChatProvider:
                 ("state", trip.state),
             )
         )
-        joiner = "&" if "?" in self.authorize_endpoint else "?"
-        return f"{self.authorize_endpoint}{joiner}{query}#wechat_redirect"
+        return f"{with_query(self.authorize_endpoint, query)}#wechat_redirect"
 
     async def exchange_code(self, code: str, trip: Trip) -> UpstreamGrant:
         secret = self._config.client_secret
@@ -142,7 +144,9 @@ class WeChatProvider:
                 retry_connect=True,
                 params=[("access_token", access_token), ("openid", openid), ("lang", "zh_CN")],
             )
-            refuse_errcode(profile, status, "profile", hide=(access_token,))
+            refuse_errcode(
+                profile, status, "profile", hide=(self._config.client_secret, access_token)
+            )
             if required_str(profile, "openid", "profile") != openid:
                 raise ProviderError("invalid_response", "WeChat's profile is of another user")
             profile_unionid = optional_str(profile, "unionid")
@@ -163,26 +167,19 @@ class WeChatProvider:
         return not isinstance(granted, str) or "snsapi_userinfo" in granted.split(",")
 
 
-def refuse_errcode(body: dict[str, Any], status: int, what: str, hide: tuple[str, ...]) -> None:
+def refuse_errcode(body: dict[str, Any], status: int, what: str, hide: Iterable[object]) -> None:
     """WeChat's error shape: a non-zero errcode is an error whatever the HTTP status; an HTTP
     error without one is not an answer either. `hide` are values that must not reach a message
     (the secret, the code, the token), in case an errmsg ever echoes one."""
-    errcode = body.get("errcode")
+    raw = body.get("errcode")
+    errcode = 0 if raw is None else number(raw)
     if errcode is None:
-        errcode = 0
-    elif isinstance(errcode, str) and re.fullmatch(r"-?\d+", errcode):
-        errcode = int(errcode)
-    if isinstance(errcode, bool) or not isinstance(errcode, int):
         raise ProviderError(
             "invalid_response", f"WeChat's {what} has an errcode that is not a number"
         )
     if errcode != 0:
-        errmsg = str(body.get("errmsg", ""))
-        for value in hide:
-            if value:
-                errmsg = errmsg.replace(value, "…")
-        errmsg = errmsg[:MAX_ERRMSG]
+        errmsg = provider_words(body.get("errmsg"), hide) or "no errmsg"
         reason = REASONS.get(errcode, f"errcode_{errcode}")
-        raise ProviderError(reason, f"errcode {errcode}: {errmsg or 'no errmsg'}")
+        raise ProviderError(reason, f"errcode {errcode}: {errmsg}")
     if status != 200:
         raise ProviderError("invalid_response", f"WeChat's {what} came with HTTP {status}")

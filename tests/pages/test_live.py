@@ -117,3 +117,24 @@ async def test_live_from_a_foreign_origin_closed_with_policy_violation(served: R
         origin=Origin("https://evil.example"),
     )
     assert await closed_with(socket) == POLICY_VIOLATION
+
+
+async def test_live_closed_with_service_restart_when_the_relay_stops(served: Relay) -> None:
+    """SIGTERM (relay/app.py sets the app's Draining): the page is told to reconnect elsewhere,
+    unless its login has ended anyway."""
+    started = await served.start()
+    cookie = served.desktop_cookie(started.session_id)
+    socket = await served.live(started.session_id, cookie)
+    assert json.loads(await socket.recv())["status"] == "pending"
+    served.app.state.draining.set()
+    assert await closed_with(socket) == 1012
+
+    # One that arrives while the process stops: the current state, then the same close.
+    late = await served.live(started.session_id, cookie)
+    assert json.loads(await late.recv())["status"] == "pending"
+    assert await closed_with(late) == 1012
+
+    await served.desktop.post(f"/sessions/{started.session_id}/cancel")
+    final = await served.live(started.session_id, cookie)
+    assert json.loads(await final.recv())["status"] == "cancelled"
+    assert await closed_with(final) == 1000

@@ -270,3 +270,14 @@ async def test_sse_from_the_relays_own_page_is_served(served: Relay) -> None:
     same = {"Sec-Fetch-Site": "same-origin", "Origin": served.issuer}
     async with events(served, started.session_id, same) as stream:
         assert await stream.status() == "pending"
+
+
+async def test_sse_ends_when_the_relay_stops(served: Relay) -> None:
+    """SIGTERM (relay/app.py sets the app's Draining): the stream ends, so that the server can
+    exit; EventSource reconnects by itself, to another process."""
+    started = await served.start()
+    async with events(served, started.session_id) as stream:
+        assert await stream.status() == "pending"
+        served.app.state.draining.set()
+        assert await stream.ended()
+    assert await soon(lambda: channels(served) == 0)

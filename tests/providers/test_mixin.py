@@ -5,6 +5,7 @@ shape Mixin answers with (HTTP 202 and the body deciding), network failures, and
 from __future__ import annotations
 
 import json
+import logging
 import re
 import tomllib
 from collections.abc import AsyncIterator
@@ -440,6 +441,49 @@ async def test_mixin_profile_timeout_is_not_retried(relay: Relay, fake: MixinFak
     assert len(fake.to("/me")) == 1
 
 
+@pytest.mark.parametrize("token", ["tökén", "two words", ""])
+async def test_mixin_access_token_no_header_can_carry_fails_the_login_not_the_relay(
+    relay: Relay, fake: MixinFake, token: str
+) -> None:
+    body = {"data": {"access_token": token, "scope": "PROFILE:READ"}}
+    fake.answer_next("token", Response(json.dumps(body), 200, media_type="application/json"))
+    started, done = await as_far_as_callback(relay)
+    assert done.status_code == 200 and "The sign-in failed" in done.text
+    await ended(relay, started, Status.FAILED, "invalid_response")
+    assert fake.to("/me") == []
+
+
+@pytest.mark.parametrize("code", ["401", 10**30, 401.0, True, None])
+async def test_mixin_error_code_that_is_no_number_is_invalid_response(
+    relay: Relay, fake: MixinFake, code: object
+) -> None:
+    body = {"error": {"status": 202, "code": code, "description": "x"}}
+    fake.answer_next("token", Response(json.dumps(body), 202, media_type="application/json"))
+    started, done = await as_far_as_callback(relay)
+    assert done.status_code == 200 and "The sign-in failed" in done.text
+    message = await ended(relay, started, Status.FAILED, "invalid_response")
+    assert message == (
+        "Mixin could not sign you in (invalid_response: Mixin answered an error without a code)."
+    )
+
+
+async def test_mixin_description_echoing_secrets_reaches_no_screen_and_no_log(
+    relay: Relay, fake: MixinFake, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    fake.fail_next("token", 401, f"bad secret {CLIENT_SECRET} for client_secret={CLIENT_SECRET}")
+    started, done = await as_far_as_callback(relay)
+    message = await ended(relay, started, Status.FAILED, "invalid_code")
+    assert message == (
+        "Mixin could not sign you in (invalid_code: error 401: bad secret [redacted] for "
+        "client_secret=[redacted])."
+    )
+    desktop = await relay.desktop.get(f"/sessions/{started.session_id}")
+    to_rp = await relay.resume(started.session_id)
+    for where in (done.text, desktop.text, to_rp.headers["location"], caplog.text):
+        assert CLIENT_SECRET not in where
+
+
 # --- refusal (undocumented at Mixin) -------------------------------------------------------------
 
 
@@ -542,8 +586,14 @@ async def test_mixin_default_scope_and_endpoints() -> None:
     assert provider.authorize_endpoint == "https://mixin.one/oauth/authorize"
     assert provider.token_endpoint == "https://api.mixin.one/oauth/token"
     assert provider.userinfo_endpoint == "https://api.mixin.one/me"
-    assert provider.registered_callback == CALLBACK
     assert provider.display_name == "Mixin"
+
+
+async def test_mixin_authorize_url_with_a_query_keeps_it() -> None:
+    provider = build(mixin_config(authorize_url="https://mixin.one/oauth/authorize?lang=zh"))
+    url = await provider.authorization_url(trip())
+    assert url.startswith(f"https://mixin.one/oauth/authorize?lang=zh&client_id={CLIENT_ID}&")
+    assert url.count("?") == 1
 
 
 async def test_mixin_duplicate_scopes_are_sent_once() -> None:

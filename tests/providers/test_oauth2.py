@@ -5,7 +5,9 @@ shape, the exact requests, network failures and configuration errors."""
 from __future__ import annotations
 
 import base64
+import logging
 import secrets
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 from typing import Any
@@ -30,6 +32,7 @@ from tests.providers.fakes.oauth2 import (
     Dialect,
     FakeOAuth2,
 )
+from tests.providers.fakes.raw import RawProvider
 
 RELAY = "http://relay.test"
 CALLBACK = f"{RELAY}/callback/forge"
@@ -38,7 +41,7 @@ CALLBACK = f"{RELAY}/callback/forge"
 def config(dialect: Dialect = STANDARD, **options: Any) -> ProviderConfig:
     fields = {
         k: options.pop(k)
-        for k in ("scope", "client_secret", "authorize_url", "token_url", "userinfo_url")
+        for k in ("scope", "client_secret", "authorize_url", "token_url", "userinfo_url", "timeout")
         if k in options
     }
     return ProviderConfig(
@@ -330,12 +333,15 @@ async def test_oauth2_github_dialect_numeric_id(relay_with: RelayFactory) -> Non
     assert fake.received("token")[0].headers["accept"] == "application/json"
 
 
-async def test_oauth2_github_dialect_bad_code_with_http_200() -> None:
+async def test_oauth2_github_dialect_bad_code_with_http_200_is_invalid_code() -> None:
     rig = rig_for(GITHUB)
     provider = rig.provider(**GITHUB_OPTIONS)
     with pytest.raises(ProviderError) as caught:
         await provider.exchange_code("forged", new_trip())
-    assert caught.value.code == "bad_verification_code"
+    assert caught.value.code == "invalid_code"
+    assert caught.value.message == (
+        "the provider's token response: The code is invalid, expired or used."
+    )
 
 
 async def test_oauth2_wrapped_json_dialect() -> None:
@@ -399,6 +405,142 @@ async def test_oauth2_missing_subject_fails_the_session(relay_with: RelayFactory
     await failed(relay_with, fake, "invalid_response")
 
 
+async def screens_and_logs(relay: Relay, session_id: str, caplog: pytest.LogCaptureFixture) -> str:
+    """Everything people and operators get to read about a login: the message kept on the
+    session (both screens show it), the desktop's page, the relying party's redirect, and every
+    log record."""
+    session = await relay.core.sessions.get(session_id)
+    desktop = await relay.desktop.get(f"/sessions/{session_id}")
+    to_rp = await relay.resume(session_id)
+    return "\n".join([str(session.message), desktop.text, to_rp.headers["location"], caplog.text])
+
+
+async def test_oauth2_description_quoting_the_secret_reaches_no_screen_and_no_log(
+    relay_with: RelayFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    fake = fake_for()
+    fake.inject(
+        "token",
+        400,
+        {
+            "error": "invalid_grant",
+            "error_description": "code refused for client_id=relay-app "
+            "client_secret=relay-app-secret",
+        },
+    )
+    relay, session_id, page = await through_relay(relay_with, fake)
+    session = await relay.core.sessions.get(session_id)
+    assert (session.status, session.reason) == ("failed", "invalid_code")
+    assert session.message == (
+        "Forge could not sign you in (invalid_code: the provider's token response: code refused "
+        "for client_id=relay-app client_secret=[redacted])."
+    )
+    seen = page.text + await screens_and_logs(relay, session_id, caplog)
+    assert "relay-app-secret" not in seen
+
+
+async def test_oauth2_callback_cuts_out_tokens_the_adapter_did_not_know_of(
+    relay_with: RelayFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The userinfo step knows the access token only; the refresh token the provider quotes
+    back is cut out by the callback's shared step, which knows the whole grant."""
+    caplog.set_level(logging.DEBUG)
+    refresh = "rt-" + secrets.token_hex(16)
+    fake = fake_for()
+    fake.inject(
+        "token", 200, {"access_token": "at-" + secrets.token_hex(16), "refresh_token": refresh}
+    )
+    fake.inject(
+        "userinfo", 401, {"error": "invalid_token", "error_description": f"{refresh} revoked"}
+    )
+    relay, session_id, page = await through_relay(relay_with, fake)
+    session = await relay.core.sessions.get(session_id)
+    assert (session.reason, session.message) == (
+        "invalid_token",
+        "Forge could not sign you in (invalid_token: the provider's userinfo: [redacted] revoked).",
+    )
+    assert refresh not in page.text + await screens_and_logs(relay, session_id, caplog)
+
+
+async def test_oauth2_whole_token_request_is_bounded_by_timeout(relay_with: RelayFactory) -> None:
+    """`timeout` is for the whole request: a token endpoint dripping one byte every 0.3 s
+    (each read well within any read timeout) fails the login after `timeout` seconds."""
+    fake = fake_for()
+    async with RawProvider("drip", body=b'{"access_token": "' + b"a" * 40 + b'"}') as slow:
+        started = time.monotonic()
+        relay, session_id, page = await through_relay(
+            relay_with, fake, token_url=slow.url("/token"), timeout=1.0
+        )
+        elapsed = time.monotonic() - started
+    session = await relay.core.sessions.get(session_id)
+    assert (session.status, session.reason) == ("failed", "provider_timeout")
+    assert "The sign-in failed" in page.text
+    assert elapsed < 5  # the body alone would take 13 s
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "body"),
+    [
+        ("token", {"access_token": "tökén"}),  # no Authorization header can carry it
+        ("token", {"access_token": "two words"}),
+        ("token", {"access_token": "x", "errcode": "\u00b2"}),  # "²": isdigit() yes, int() no
+        ("token", {"access_token": "x", "errcode": "9" * 5000}),  # int() refuses 4300+ digits
+        ("token", {"access_token": "x", "errcode": "--5"}),
+        ("userinfo", {"sub": "u-1", "errcode": "9" * 5000}),
+    ],
+)
+async def test_oauth2_odd_answers_fail_the_login_not_the_relay(
+    relay_with: RelayFactory, endpoint: str, body: dict[str, Any]
+) -> None:
+    fake = fake_for()
+    fake.inject(endpoint, 200, body)
+    if endpoint == "userinfo":
+        fake.inject("token", 200, {"access_token": "at-1"})
+    relay, session_id, page = await through_relay(relay_with, fake)
+    assert page.status_code == 200 and "The sign-in failed" in page.text
+    session = await relay.core.sessions.get(session_id)
+    assert (session.status, session.reason) == ("failed", "invalid_response")
+
+
+@pytest.mark.parametrize("endpoint", ["token", "userinfo"])
+async def test_oauth2_json_nested_too_deep_fails_the_login_not_the_relay(
+    relay_with: RelayFactory, endpoint: str
+) -> None:
+    fake = fake_for()
+    fake.inject(endpoint, 200, b'{"a": ' * 100_000 + b"1" + b"}" * 100_000)
+    relay, session_id, page = await through_relay(relay_with, fake)
+    assert page.status_code == 200 and "The sign-in failed" in page.text
+    session = await relay.core.sessions.get(session_id)
+    assert (session.status, session.reason) == ("failed", "invalid_response")
+
+
+async def test_oauth2_code_200_success_wrapper_is_no_error(relay_with: RelayFactory) -> None:
+    """Issue 3: only a non-empty `error` or a non-zero `errcode` is an error; the common
+    `{"code": 200, "msg": "success", "data": ...}` wrapper signs in."""
+    fake = fake_for()
+    fake.inject(
+        "token",
+        200,
+        {
+            "code": 200,
+            "msg": "success",
+            "data": {"access_token": "at-1", "open_id": "u-42", "display_name": "Wrapped"},
+        },
+    )
+    relay, session_id, done = await through_relay(
+        relay_with,
+        fake,
+        userinfo_url=None,
+        token_path="data",
+        subject="open_id",
+        claims={"name": "display_name"},
+    )
+    assert "Done. Return to your computer" in done.text
+    identity = (await relay.core.sessions.get(session_id)).identity
+    assert identity == Identity(provider="forge", subject="u-42", name="Wrapped")
+
+
 # --- every error shape ------------------------------------------------------------------------
 
 
@@ -416,8 +558,21 @@ async def test_oauth2_missing_subject_fails_the_session(relay_with: RelayFactory
         (200, {"error": "invalid_grant", "access_token": "x"}, "invalid_code", "invalid_grant"),
         (200, {"error": "Bad Request!"}, "bad_request", "Bad Request!"),
         (200, {"errcode": 40029, "errmsg": "invalid code"}, "errcode_40029", "(errcode 40029)"),
-        (200, {"error_code": "20003", "error_description": "no"}, "error_code_20003", "20003"),
-        (200, {"code": 10003, "msg": "invalid code"}, "code_10003", "invalid code (code 10003)"),
+        (200, {"errcode": "40029"}, "errcode_40029", "(errcode 40029)"),
+        (200, {"errcode": -1, "errmsg": "system error"}, "errcode_-1", "system error"),
+        # Numbers as providers write them, and strings that only look like them (isdigit()
+        # accepts "²", int() refuses it; int() refuses more than 4300 digits).
+        (200, {"errcode": "²"}, "invalid_response", "errcode that is not a number"),
+        (200, {"errcode": "--5"}, "invalid_response", "errcode that is not a number"),
+        (200, {"errcode": "9" * 5000}, "invalid_response", "errcode that is not a number"),
+        (200, {"errcode": 10**30}, "invalid_response", "errcode that is not a number"),
+        (200, {"error": True}, "provider_error", "an error"),
+        (200, {"error": {"code": "²", "message": "m"}}, "provider_error", "m"),
+        (200, {"error": {"code": "9" * 5000}}, "9" * 64, "9" * 63 + "…"),  # a word, cut short
+        # Issue 3's rule is a non-empty `error` or a non-zero `errcode`: a top-level `code` or
+        # `error_code` is no error, so these fail only for want of a token.
+        (200, {"error_code": "20003", "error_description": "no"}, "invalid_response", "no access"),
+        (200, {"code": 10003, "msg": "invalid code"}, "invalid_response", "no access_token"),
         (
             202,
             {"error": {"status": 202, "code": 20117, "description": "x"}},
@@ -454,7 +609,10 @@ async def test_oauth2_token_error_shapes(
         {"access_token": "x", "error": ""},
         {"access_token": "x", "error": None},
         {"access_token": "x", "errcode": 0, "errmsg": "ok"},
+        {"access_token": "x", "errcode": "0"},
         {"access_token": "x", "code": 0, "msg": "success"},
+        {"access_token": "x", "code": 200, "msg": "success"},
+        {"access_token": "x", "code": 10003, "error_code": "20003"},
         {"access_token": "x", "error": {"code": "ok", "message": "", "log_id": "1"}},
         {"access_token": "x", "error": {"code": 0, "message": "success"}},
     ],

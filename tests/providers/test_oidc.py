@@ -3,6 +3,7 @@ relay, the exact requests, and every way an id_token can fail its checks."""
 
 from __future__ import annotations
 
+import json
 import secrets
 import time
 from collections.abc import AsyncIterator
@@ -20,7 +21,7 @@ from relay.sessions.model import Identity
 from relay.settings import ProviderConfig, parse_settings
 from tests.conftest import RelayFactory
 from tests.flows import Relay, query_of
-from tests.providers.fakes.oidc import FakeOIDC, rsa_key
+from tests.providers.fakes.oidc import FakeOIDC, b64url, ec_key, rsa_key
 
 IDP = "https://idp.example.com"
 RELAY = "http://relay.test"
@@ -356,6 +357,8 @@ async def test_oidc_id_token_unsigned_fails_the_session(
         ({"nonce": None}, "does not carry this sign-in's nonce"),
         ({"nonce": "0123456789abcdef0123456789abcdef"}, "does not carry this sign-in's nonce"),
         ({"sub": None}, "has no subject (sub)"),
+        ({"exp": float("inf")}, "has no expiry (exp)"),  # Python's json reads Infinity
+        ({"iat": float("nan")}, "has no issue time (iat)"),
     ],
 )
 async def test_oidc_id_token_claims_are_checked(
@@ -411,6 +414,141 @@ async def test_oidc_id_token_not_a_jwt(rig: Rig) -> None:
     with pytest.raises(ProviderError) as caught:
         await provider.fetch_identity({"access_token": "a", "id_token": "not.a-jwt"}, new_trip())
     assert caught.value.code == "invalid_id_token"
+
+
+# --- ES256, a missing kid, and odd headers and keys ------------------------------------------
+
+
+async def test_oidc_es256_id_token_signs_in_through_the_relay(
+    relay_with: RelayFactory, fake: FakeOIDC
+) -> None:
+    fake.id_token_alg = "ES256"
+    relay, session_id, done = await through_relay(relay_with, fake)
+    assert "Done. Return to your computer" in done.text
+    identity = (await relay.core.sessions.get(session_id)).identity
+    assert identity is not None and identity.subject == USER
+
+
+async def test_oidc_es256_id_token_by_another_key_is_refused(rig: Rig) -> None:
+    rig.fake.id_token_alg = "ES256"
+    rig.fake.id_token_key = ec_key(1)  # never published
+    rig.fake.id_token_header = {"kid": rig.fake.ec_key.kid}  # claims to be the published one
+    error = await rig.refused()
+    assert (error.code, error.message) == (
+        "invalid_id_token",
+        "the provider's id_token has a signature that does not verify",
+    )
+
+
+@pytest.mark.parametrize("alg", ["RS256", "ES256"])
+async def test_oidc_id_token_without_kid_is_checked_against_every_key_of_its_type(
+    rig: Rig, alg: str
+) -> None:
+    rig.fake.id_token_alg = alg
+    rig.fake.id_token_header = {"kid": None}
+    rig.fake.rotate_key(1)  # two RSA keys published: the right one is found without a kid
+    rig.fake.key = rsa_key(0)
+    assert (await rig.sign_in()).subject == USER
+
+
+async def test_oidc_id_token_without_kid_and_no_key_of_its_type(rig: Rig) -> None:
+    rig.fake.id_token_alg = "ES256"
+    rig.fake.id_token_header = {"kid": None}
+    rig.fake.published = [rig.fake.key]  # RSA only
+    error = await rig.refused()
+    assert (error.code, error.message) == (
+        "invalid_id_token",
+        "the provider's id_token names no key (kid), and the provider publishes no ES256 key",
+    )
+
+
+def forged(header: Any, claims: dict[str, Any] | None = None) -> str:
+    def part(value: Any) -> str:
+        return b64url(json.dumps(value).encode())
+
+    return f"{part(header)}.{part(claims or {'sub': USER})}.c2lnbmF0dXJl"
+
+
+@pytest.mark.parametrize(
+    ("header", "words"),
+    [
+        ({"alg": ["RS256"]}, "is signed with ['RS256'], not RS256 or ES256"),
+        ({"alg": {"RS256": 1}}, "is signed with {'RS256': 1}, not RS256 or ES256"),
+        ({"alg": 256}, "is signed with 256, not RS256 or ES256"),
+        ({"alg": "RS256", "kid": ["fake-key-0"]}, "names its key with something other than a"),
+        ({"alg": "RS256", "kid": {"x": 1}}, "names its key with something other than a"),
+        ([1], "is not a signed JWT"),
+        ("RS256", "is not a signed JWT"),
+    ],
+)
+async def test_oidc_odd_id_token_headers_are_invalid_id_token(
+    rig: Rig, header: Any, words: str
+) -> None:
+    provider = rig.provider()
+    await provider.metadata()
+    with pytest.raises(ProviderError) as caught:
+        await provider.fetch_identity({"access_token": "a", "id_token": forged(header)}, new_trip())
+    assert caught.value.code == "invalid_id_token"
+    assert words in caught.value.message
+
+
+@pytest.mark.parametrize(
+    "header",
+    [{"alg": ["RS256"]}, {"alg": "RS256", "kid": ["fake-key-0"]}],
+)
+async def test_oidc_odd_id_token_header_fails_the_login_not_the_relay(
+    relay_with: RelayFactory, fake: FakeOIDC, header: dict[str, Any]
+) -> None:
+    fake.token_answer = {"id_token": forged(header)}
+    page = await failed(relay_with, fake, "invalid_id_token")
+    assert "The sign-in failed" in page.text
+
+
+BROKEN_KEYS: list[Any] = [
+    {"kty": "EC", "crv": "P-999", "x": "AAAA", "y": "AAAA", "use": "sig"},  # a KeyError
+    {"kty": "EC", "crv": "P-999"},
+    {"kty": "RSA", "n": "!!", "e": "AQAB"},
+    {"kty": "RSA"},
+    {"kty": ["EC"]},
+    {"kty": "oct", "k": "c2VjcmV0"},
+    "not-an-object",
+    None,
+]
+
+
+@pytest.mark.parametrize("alg", ["RS256", "ES256"])
+async def test_oidc_broken_jwks_entries_do_not_hide_the_good_keys(
+    relay_with: RelayFactory, fake: FakeOIDC, alg: str
+) -> None:
+    fake.id_token_alg = alg
+    fake.extra_jwks = BROKEN_KEYS
+    _, _, done = await through_relay(relay_with, fake)
+    assert "Done. Return to your computer" in done.text
+
+
+async def test_oidc_jwks_of_broken_keys_only_fails_the_login_not_the_relay(
+    relay_with: RelayFactory, fake: FakeOIDC
+) -> None:
+    fake.published = []
+    fake.extra_jwks = BROKEN_KEYS
+    relay, session_id, page = await through_relay(relay_with, fake)
+    session = await relay.core.sessions.get(session_id)
+    assert (session.status, session.reason) == ("failed", "invalid_id_token")
+    assert session.message == (
+        "Acme ID could not sign you in (invalid_id_token: the provider's id_token names a key "
+        "(fake-key-0) the provider does not publish)."
+    )
+    assert page.status_code == 200 and "The sign-in failed" in page.text
+
+
+@pytest.mark.parametrize("token", ["tökén", "two words"])
+async def test_oidc_access_token_no_header_can_carry_fails_the_login_not_the_relay(
+    relay_with: RelayFactory, fake: FakeOIDC, token: str
+) -> None:
+    fake.token_answer = {"access_token": token}
+    page = await failed(relay_with, fake, "invalid_response")
+    assert "The sign-in failed" in page.text
+    assert fake.received("/userinfo") == []
 
 
 # --- the other upstream answers ---------------------------------------------------------------

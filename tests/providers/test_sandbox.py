@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import replace
 from urllib.parse import parse_qs
 
 import httpx
@@ -118,3 +119,41 @@ async def test_sandbox_adapter_userinfo_without_sub_is_an_error() -> None:
     with pytest.raises(ProviderError) as caught:
         await provider.fetch_identity({"access_token": "at"}, TRIP)
     assert caught.value.code == "invalid_response"
+
+
+async def test_sandbox_adapter_authorize_url_with_a_query_keeps_it() -> None:
+    config = replace(CONFIG, authorize_url="https://idp.test/authorize?tenant=main")
+    http = httpx.AsyncClient(transport=httpx.MockTransport(lambda r: httpx.Response(500)))
+    url = await SandboxProvider(config, http, "https://relay.test").authorization_url(TRIP)
+    assert url.startswith("https://idp.test/authorize?tenant=main&response_type=code&")
+    assert url.count("?") == 1
+
+
+@pytest.mark.parametrize(
+    ("answer", "code"),
+    [
+        (httpx.Response(400, json={"error": {"nested": "object"}}), "invalid_response"),
+        (httpx.Response(400, json={"error": "Invalid Grant!"}), "invalid_code"),
+        (httpx.Response(400, json={"error": "Slow Down!"}), "slow_down"),
+    ],
+)
+async def test_sandbox_adapter_error_words_become_reason_codes(
+    answer: httpx.Response, code: str
+) -> None:
+    with pytest.raises(ProviderError) as caught:
+        await adapter(lambda request: answer).exchange_code("c", TRIP)
+    assert caught.value.code == code
+
+
+async def test_sandbox_adapter_error_description_keeps_no_secret() -> None:
+    said = {"error": "invalid_client", "error_description": "wrong sandbox-secret for relay"}
+    with pytest.raises(ProviderError) as caught:
+        await adapter(lambda request: httpx.Response(401, json=said)).exchange_code("c", TRIP)
+    assert caught.value.message == "wrong [redacted] for relay"
+
+
+async def test_sandbox_adapter_profile_fields_of_other_types_are_dropped() -> None:
+    answer = {"sub": "u1", "name": ["not", "a", "name"], "picture": 5}
+    provider = adapter(lambda request: httpx.Response(200, json=answer))
+    identity = await provider.fetch_identity({"access_token": "at"}, TRIP)
+    assert (identity.subject, identity.name, identity.picture) == ("u1", None, None)

@@ -365,7 +365,7 @@ async def test_tiktok_token_error_message_keeps_log_id_and_hides_the_code(
         await provider.exchange_code(code, trip())
     message = caught.value.message
     assert f"log_id {ident}" in message
-    assert code not in message and "[code]" in message
+    assert code not in message and "[redacted]" in message
     assert "\n" not in message and "invalid_grant" in message
 
 
@@ -517,6 +517,53 @@ async def test_tiktok_profile_timeout_is_not_retried(
     session_id, page = await sign_in(relay)
     await assert_ended(relay, session_id, page, "failed", "provider_timeout")
     assert fake.attempts[USERINFO_PATH] == 1
+
+
+@pytest.mark.parametrize("token", ["act.tökén", "act.two words", "act.\u2028"])
+async def test_tiktok_access_token_no_header_can_carry_fails_the_login_not_the_relay(
+    relay_with: RelayFactory, fake: FakeTikTok, token: str
+) -> None:
+    grant = {"access_token": token, "open_id": "o-1", "scope": "user.info.basic"}
+    fake.answer_next(TOKEN_PATH, JSONResponse(grant))
+    relay = await tiktok_relay(relay_with, fake)
+    session_id, page = await sign_in(relay)
+    await assert_ended(relay, session_id, page, "failed", "invalid_response")
+    session = await relay.core.sessions.get(session_id)
+    assert session.message == (
+        "TikTok could not sign you in (invalid_response: the provider's access_token cannot be "
+        "sent in a header)."
+    )
+    assert fake.requests_to(USERINFO_PATH) == []
+
+
+async def test_tiktok_description_echoing_the_secret_reaches_no_screen_and_no_log(
+    relay_with: RelayFactory, fake: FakeTikTok, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    fake.fail_token("invalid_client", "client_secret=tiktok-client-secret does not match")
+    relay = await tiktok_relay(relay_with, fake)
+    session_id, page = await sign_in(relay)
+    await assert_ended(relay, session_id, page, "failed", "invalid_client")
+    session = await relay.core.sessions.get(session_id)
+    assert session.message is not None
+    assert "client_secret=[redacted] does not match" in session.message
+    desktop = await relay.desktop.get(f"/sessions/{session_id}")
+    for where in (page.text, desktop.text, session.message, caplog.text):
+        assert "tiktok-client-secret" not in where
+
+
+async def test_tiktok_authorize_url_with_a_query_keeps_it() -> None:
+    async with httpx.AsyncClient() as http:
+        provider = TikTokProvider(
+            tiktok_config(authorize_url="https://www.tiktok.com/v2/auth/authorize/?lang=en"),
+            http,
+            ISSUER,
+        )
+        url = await provider.authorization_url(trip())
+    assert url.startswith(
+        "https://www.tiktok.com/v2/auth/authorize/?lang=en&client_key=tiktok-client-key&scope="
+    )
+    assert url.count("?") == 1
 
 
 # --- configuration ---------------------------------------------------------------------------

@@ -34,6 +34,7 @@ SAFARI_UA = (
 CALLBACK = f"{ISSUER}/callback/wechat"
 TRIP = Trip(state="a" * 40, redirect_uri=CALLBACK, code_verifier="v" * 43, nonce="n1")
 DOC = Path(__file__).parents[2] / "docs" / "providers" / "wechat.md"
+AUTHORIZE = "https://open.weixin.qq.com/connect/oauth2/authorize"
 
 
 def wechat_config(fake: FakeWeChat, **changes: Any) -> ProviderConfig:
@@ -640,7 +641,7 @@ async def test_wechat_errmsg_echoing_a_secret_is_masked() -> None:
     )
     with pytest.raises(ProviderError) as caught:
         await adapter(fake).exchange_code(code, TRIP)
-    assert caught.value.message == "errcode 40125: invalid appsecret … for …"
+    assert caught.value.message == "errcode 40125: invalid appsecret [redacted] for [redacted]"
 
 
 async def test_wechat_network_error_names_only_the_host() -> None:
@@ -676,13 +677,12 @@ async def test_wechat_errcode_beside_a_token_is_still_an_error() -> None:
 
 
 async def test_wechat_no_log_line_carries_the_secret_or_the_code(
-    relay_with: RelayFactory, caplog: pytest.LogCaptureFixture
+    relay_with: RelayFactory, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # As `qr-relay serve` does (relay.cli.configure_logging): httpx's own request log prints
-    # whole URLs, so it stays at WARNING; every other logger is captured at DEBUG (set last: it
-    # sets the capturing handler's level too).
-    caplog.set_level(logging.WARNING, logger="httpx")
-    caplog.set_level(logging.WARNING, logger="httpcore")
+    """As an application embedding the relay runs it: no logging setup by the relay's CLI (httpx
+    at its default level, INFO), every logger captured at DEBUG. WeChat's token URL carries the
+    secret and the code in its query; the relay, once built, keeps them out of httpx's log."""
+    monkeypatch.setattr(logging.getLogger("httpx"), "filters", [])  # as in a fresh process
     caplog.set_level(logging.DEBUG)
     fake = FakeWeChat()
     fake.add_user()
@@ -694,11 +694,85 @@ async def test_wechat_no_log_line_carries_the_secret_or_the_code(
         fake.secret = "rotated-at-wechat"  # the second login fails with 40125
     assert (await session_of(relay, session_id)).reason == "invalid_client"
     assert any(record.name == "relay.access" for record in caplog.records)
-    text = "\n".join(record.getMessage() for record in caplog.records)
+    messages = [record.getMessage() for record in caplog.records]
+    token_requests = [
+        m
+        for m in messages
+        if m.startswith("HTTP Request: GET https://api.weixin.qq.com/sns/oauth2")
+    ]
+    assert (
+        token_requests
+        == ['HTTP Request: GET https://api.weixin.qq.com/sns/oauth2/access_token "HTTP/1.1 200 OK"']
+        * 2
+    )  # httpx did log both token requests, without their query
+    text = "\n".join(messages)
     codes = [dict(seen.query)["code"] for seen in fake.seen("token")]
     assert len(codes) == 2
-    for secret in ("wechat-app-secret-0123456789abcd", *codes, "secret="):
+    for secret in ("wechat-app-secret-0123456789abcd", *codes, "secret=", "code="):
         assert secret not in text
+
+
+async def test_wechat_errmsg_echoing_secrets_reaches_no_screen_and_no_log(
+    relay_with: RelayFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    fake = FakeWeChat()
+    fake.add_user()
+    relay = await wechat_relay(relay_with, fake)
+    session_id = await scanned(relay)
+    _, back = await to_callback(relay, session_id)
+    code = query_of(back)["code"]
+    fake.answer_next(
+        "token",
+        fake.json({"errcode": 40125, "errmsg": f"invalid appsecret {fake.secret}, code={code}"}),
+    )
+    phone = await relay.phone.get(back)
+    session = await session_of(relay, session_id)
+    assert_failed(phone, session, "invalid_client")
+    desktop = await relay.desktop.get(f"/sessions/{session_id}")
+    to_rp = await relay.resume(session_id)
+    assert session.message == (
+        "WeChat could not sign you in (invalid_client: errcode 40125: invalid appsecret "
+        "[redacted], code=[redacted])."
+    )
+    seen = [phone.text, desktop.text, to_rp.headers["location"], session.message, caplog.text]
+    for where in seen:
+        assert fake.secret not in where and code not in where
+
+
+@pytest.mark.parametrize(
+    "errcode",
+    [
+        b'"\xc2\xb2"',  # "²": str.isdigit() says yes, int() says no
+        b'"--5"',
+        b'"' + b"9" * 5000 + b'"',  # int() refuses more than 4300 digits
+        b"9" * 40,
+        b"true",
+    ],
+)
+@pytest.mark.parametrize("endpoint", ["token", "userinfo"])
+async def test_wechat_errcode_that_is_no_number_fails_the_login_not_the_relay(
+    relay_with: RelayFactory, errcode: bytes, endpoint: str
+) -> None:
+    fake = FakeWeChat()
+    fake.add_user()
+    fake.answer_next(endpoint, Response(b'{"errcode": ' + errcode + b', "errmsg": "x"}'))
+    relay = await wechat_relay(relay_with, fake)
+    page, session = await failed_login(relay)
+    assert_failed(page, session, "invalid_response")
+    assert session.message == (
+        f"WeChat could not sign you in (invalid_response: WeChat's "
+        f"{'token response' if endpoint == 'token' else 'profile'} has an errcode that is not a "
+        "number)."
+    )
+
+
+async def test_wechat_authorize_url_with_a_query_keeps_it() -> None:
+    provider = adapter(FakeWeChat(), authorize_url=f"{AUTHORIZE}?forcePopup=true")
+    url = await provider.authorization_url(TRIP)
+    assert url.startswith(f"{AUTHORIZE}?forcePopup=true&appid=wx0123456789abcdef&redirect_uri=")
+    assert url.endswith(f"&state={TRIP.state}#wechat_redirect")
+    assert url.count("?") == 1
 
 
 # --- configuration -------------------------------------------------------------------------------

@@ -1,11 +1,13 @@
 """A fake OpenID Connect provider, as OpenID Connect Core 1.0 and Discovery 1.0 describe one.
 
-It serves the discovery document, its JWKS (a real RSA key made with joserfc), the authorization
-endpoint (the user approves or refuses at once), the token endpoint (client authentication by
-the methods it advertises, single-use codes bound to client and redirect_uri, PKCE S256, an
-id_token it signs) and the userinfo endpoint (Bearer). Tests steer it through attributes:
-the next decision and user, the id_token's claims, header, key or algorithm, key rotation,
-the discovery document, hosts that cannot be reached, and they read `requests`.
+It serves the discovery document, its JWKS (real RSA and P-256 keys made with joserfc), the
+authorization endpoint (the user approves or refuses at once), the token endpoint (client
+authentication by the methods it advertises, single-use codes bound to client and redirect_uri,
+PKCE S256, an id_token it signs) and the userinfo endpoint (Bearer). Tests steer it through
+attributes: the next decision and user, the id_token's claims, header, key or algorithm (RS256
+or ES256, or the forgeries "none" and "HS256"), fields merged into the token answer, key
+rotation, raw entries added to the JWKS, the discovery document, hosts that cannot be reached,
+and they read `requests`.
 
     fake = FakeOIDC()
     fake.register_client("relay-client", "relay-secret", ["http://relay.test/callback/acme"])
@@ -29,7 +31,7 @@ from urllib.parse import parse_qsl, unquote_plus, urlencode
 
 import httpx
 from joserfc import jwt
-from joserfc.jwk import RSAKey
+from joserfc.jwk import ECKey, RSAKey
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
@@ -44,6 +46,16 @@ def rsa_key(number: int) -> RSAKey:
     """RSA keys are slow to make: a few, shared by the whole test run."""
     key = RSAKey.generate_key(2048, private=True)
     return RSAKey.import_key({**key.as_dict(private=True), "kid": f"fake-key-{number}"})
+
+
+@functools.cache
+def ec_key(number: int) -> ECKey:
+    """A P-256 key for ES256 id_tokens."""
+    key = ECKey.generate_key("P-256", private=True)
+    return ECKey.import_key({**key.as_dict(private=True), "kid": f"fake-ec-key-{number}"})
+
+
+SigningKey = RSAKey | ECKey
 
 
 def b64url(data: bytes) -> str:
@@ -101,17 +113,20 @@ class FakeOIDC:
         self.next_user: str | None = None  # default: the first user added
         self.next_decision = "approve"  # or "deny"
         self.requests: list[Recorded] = []
-        self.key = rsa_key(0)  # signs the id_tokens
-        self.published = [self.key]  # what the JWKS serves
+        self.key = rsa_key(0)  # signs the RS256 id_tokens
+        self.ec_key = ec_key(0)  # signs the ES256 ones
+        self.published: list[SigningKey] = [self.key, self.ec_key]  # what the JWKS serves
+        self.extra_jwks: list[Any] = []  # raw entries served after the published keys
         self.discovery: dict[str, Any] = {}  # merged into the discovery document
         self.unreachable: set[str] = set()  # paths whose connection fails
         # The next id_tokens: claims merged in (None removes one), header merged in, the key
         # that signs them, and the algorithm ("none" and "HS256" make forged tokens).
         self.id_token_claims: dict[str, Any] = {}
         self.id_token_header: dict[str, Any] = {}
-        self.id_token_key: RSAKey | None = None
-        self.id_token_alg = "RS256"
+        self.id_token_key: SigningKey | None = None
+        self.id_token_alg = "RS256"  # or "ES256"; "none" and "HS256" make forgeries
         self.userinfo_claims: dict[str, Any] = {}  # merged into userinfo answers
+        self.token_answer: dict[str, Any] = {}  # merged into token answers
         self._codes: dict[str, Grant] = {}
         self._tokens: dict[str, str] = {}  # access token -> user
         self.app = Starlette(
@@ -172,7 +187,7 @@ class FakeOIDC:
             "jwks_uri": f"{self.issuer}/jwks",
             "response_types_supported": ["code"],
             "subject_types_supported": ["public"],
-            "id_token_signing_alg_values_supported": ["RS256"],
+            "id_token_signing_alg_values_supported": ["RS256", "ES256"],
             "scopes_supported": ["openid", "profile"],
             "claims_supported": ["sub", "iss", "aud", "exp", "iat", "nonce", *PROFILE_CLAIMS],
         }
@@ -186,9 +201,14 @@ class FakeOIDC:
     async def jwks(self, request: Request) -> Response:
         await self.record(request)
         keys = [
-            {**key.as_dict(private=False), "use": "sig", "alg": "RS256"} for key in self.published
+            {
+                **key.as_dict(private=False),
+                "use": "sig",
+                "alg": "RS256" if isinstance(key, RSAKey) else "ES256",
+            }
+            for key in self.published
         ]
-        return JSONResponse({"keys": keys})
+        return JSONResponse({"keys": [*keys, *self.extra_jwks]})
 
     async def authorize(self, request: Request) -> Response:
         """Core §3.1.2: errors about the client or redirect_uri are shown, never redirected."""
@@ -256,6 +276,7 @@ class FakeOIDC:
             "expires_in": 3600,
             "scope": grant.scope,
             "id_token": self.id_token(grant),
+            **self.token_answer,
         }
         return JSONResponse(body, headers={"Cache-Control": "no-store"})
 
@@ -302,18 +323,18 @@ class FakeOIDC:
             claims.update({k: user[k] for k in PROFILE_CLAIMS if k in user})
         claims.update(self.id_token_claims)
         claims = {k: v for k, v in claims.items() if v is not None}
-        key = self.id_token_key or self.key
+        key = self.id_token_key or (self.ec_key if self.id_token_alg == "ES256" else self.key)
         header = {"alg": self.id_token_alg, "kid": key.kid, "typ": "JWT", **self.id_token_header}
         header = {k: v for k, v in header.items() if v is not None}
-        if self.id_token_alg == "RS256":
-            return jwt.encode(header, claims, key)
+        if self.id_token_alg in ("RS256", "ES256"):
+            return jwt.encode(header, claims, key, algorithms=[self.id_token_alg])
         # Forgeries: unsigned, or an HMAC keyed with the public key (algorithm confusion).
         signing_input = (
             f"{b64url(json.dumps(header).encode())}.{b64url(json.dumps(claims).encode())}"
         )
         if self.id_token_alg == "none":
             return f"{signing_input}."
-        secret = key.as_pem(private=False)
+        secret = key.as_pem(private=False)  # the RSA key's, unless a test chose another
         mac = hmac.new(secret, signing_input.encode(), hashlib.sha256).digest()
         return f"{signing_input}.{b64url(mac)}"
 
