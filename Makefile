@@ -32,9 +32,12 @@ redis:
 test: lint redis
 	$(BIN)/python -m pytest
 
-bench: $(VENV)/.installed
+# bench_logins.py runs relay processes on 127.0.0.1 (and two on the Redis `redis` ensures, in
+# database 14); a few minutes. Options: $(BIN)/python bench/bench_logins.py --help
+bench: $(VENV)/.installed redis
 	$(BIN)/python bench/bench_qr.py
 	$(BIN)/python bench/bench_session_memory.py
+	$(BIN)/python bench/bench_logins.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -64,7 +64,7 @@ def open_backends(url: str) -> Backends:
     if scheme_of(url) == "memory":
         return Backends(MemoryStore(), MemoryEvents())
     # Imported here: a relay on the memory store never loads the Redis client.
-    from redis.asyncio import Redis
+    from redis.asyncio import BlockingConnectionPool, Redis
     from redis.asyncio.retry import Retry
     from redis.backoff import NoBackoff
     from redis.exceptions import ConnectionError as RedisConnectionError
@@ -73,17 +73,19 @@ def open_backends(url: str) -> Backends:
     from relay.store.redis import RedisStore
 
     url, prefix = split_prefix(url)
-    client = Redis.from_url(
+    pool = BlockingConnectionPool.from_url(
         url,
         socket_connect_timeout=2.0,  # seconds: a Redis that does not answer is down
         socket_timeout=5.0,
         health_check_interval=15,  # seconds between checks of an idle pooled connection
         max_connections=64,
+        timeout=2.0,  # seconds to wait for a free connection: a burst is not an outage
         # Once more on a new connection when one breaks: after Redis restarts, every pooled
         # connection is dead without knowing it, and each would otherwise fail one request
         # (a 503) on its first use. While Redis is down the second try fails as fast.
         retry=Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)),
     )
+    client = Redis(connection_pool=pool)
     return Backends(
         RedisStore(client, prefix=prefix), RedisEvents(client, prefix=f"{prefix}events:")
     )

@@ -112,7 +112,17 @@ def run(settings: Settings, host: str, port: int) -> None:
     # uvicorn shuts down cleanly on SIGTERM, then raises the signal again with the handler that
     # was in place before it; make that one a plain exit, so a clean stop ends with status 0.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    uvicorn.run(app, host=host, port=port, access_log=False, log_config=None, proxy_headers=True)
+    # ws_per_message_deflate=False: status messages are about 60 bytes, and compression costs
+    # some 39 KiB per open websocket (bench/bench_logins.py, BENCHMARKS.md).
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        access_log=False,
+        log_config=None,
+        proxy_headers=True,
+        ws_per_message_deflate=False,
+    )
 
 
 def shown_url(url: str) -> str:

@@ -147,6 +147,9 @@ class EventsContract:
         async with events.subscribe("s1") as subscription:
             for i in range(100):
                 await events.publish("s1", {"status": "scanned", "i": i})
+            # Let every event reach the queue before reading (Redis delivers them a moment
+            # later): a reader draining meanwhile would keep the queue from ever filling.
+            await asyncio.sleep(0.3)
             received = await drain(subscription)
         numbers = [event["i"] for event in received]
         assert 0 < len(numbers) < 100  # bounded: the oldest were dropped
