@@ -325,6 +325,8 @@ async def test_cluster_redis_outage_503_then_recovers_and_the_login_continues(
         assert await next_status(waiting) == "pending"
 
         own_redis.stop()
+        # The desktop's open websocket is told to try again later.
+        assert await close_code(waiting) == TRY_AGAIN_LATER
         TIMINGS["Redis stopped to /readyz 503"] = await eventually(
             lambda: _is(f"{relay.url}/readyz", 503), ARRIVES_WITHIN, "/readyz answering 503"
         )
@@ -384,8 +386,9 @@ async def test_cluster_redis_outage_503_then_recovers_and_the_login_continues(
             "the relay's pub/sub subscribed again",
         )
 
-        # The session, still inside its TTL, continues.
-        socket = waiting
+        # The session, still inside its TTL, continues: the page's retry gets it first.
+        socket = await login.live(relay)
+        assert await next_status(socket) == "pending"
         await login.scan(relay)
         assert await next_status(socket) == "scanned"
         await login.approve(relay, "Barbara Liskov")

@@ -8,8 +8,10 @@ later change will arrive. The last listener to leave unsubscribes.
 
 One reader task takes messages off the connection and hands them to the local queues. If the
 connection drops, the reader reconnects with back-off (redis-py subscribes the channels again on
-reconnect) and then wakes every local listener with a `{"resync": true}` event, so each re-reads
-the state it may have missed a change of. Listeners treat events as wake-ups, never as the truth.
+reconnect); every local listener is woken with a `{"resync": true}` event when the connection
+drops and again once it is back, so each re-reads the state it may have missed a change of (and,
+while Redis is down, learns so from the failed read). Listeners treat events as wake-ups,
+never as the truth.
 """
 
 from __future__ import annotations
@@ -130,7 +132,13 @@ class RedisEvents:
             except asyncio.CancelledError:
                 raise
             except (*UNREACHABLE, redis_errors.RedisError) as exc:
-                log.warning("Redis pub/sub connection lost (%s); reconnecting", type(exc).__name__)
+                if delay == 0.1:  # just lost, not still down
+                    log.warning(
+                        "Redis pub/sub connection lost (%s); reconnecting", type(exc).__name__
+                    )
+                    # Wake every listener now: each re-reads its state, and if Redis itself is
+                    # down that read fails and its stream closes with "try again later".
+                    self._wake_all()
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
                 await self._reconnect()
@@ -146,6 +154,9 @@ class RedisEvents:
             await self._pubsub.ping()
         except (*UNREACHABLE, redis_errors.RedisError):
             return
+        self._wake_all()
+
+    def _wake_all(self) -> None:
         for listeners in list(self._local.values()):
             for subscription in tuple(listeners):
                 subscription.deliver(dict(RESYNC))
