@@ -18,9 +18,7 @@ import http.cookiejar
 import json
 import re
 import secrets
-import sys
 import time
-import types
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -29,21 +27,6 @@ import httpx
 import websockets
 from relay_process import CLIENT_ID, CLIENT_SECRET, REDIRECT_URI
 from websockets.asyncio.client import ClientConnection
-
-
-def _spare_httpcore_a_failed_import() -> None:
-    """httpcore imports sniffio on every request to learn the async library; when sniffio is
-    not installed, each request walks sys.path for it in vain (about a tenth of the harness's
-    CPU, which competes with the relay's on the same cores). The harness runs on asyncio only."""
-    try:
-        import sniffio  # noqa: F401
-    except ImportError:
-        stub = types.ModuleType("sniffio")
-        stub.current_async_library = lambda: "asyncio"  # type: ignore[attr-defined]
-        sys.modules["sniffio"] = stub
-
-
-_spare_httpcore_a_failed_import()
 
 RECEIVE_TIMEOUT = 30.0  # seconds a websocket read may wait for the next status
 SCAN_URL = re.compile(r'href="(http[^"]+/s/[^"]+)"')

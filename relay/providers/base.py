@@ -220,6 +220,26 @@ def bearer(token: Any) -> str:
     return f"Bearer {token}"
 
 
+async def read_profile(
+    http: httpx.AsyncClient,
+    url: str,
+    provider: str,
+    timeouts: Timeouts,
+    **kwargs: Any,
+) -> tuple[int, dict[str, Any]]:
+    """The profile read every adapter makes: a GET labelled "userinfo", retried once when the
+    connection fails (an idempotent read, unlike the token exchange)."""
+    return await request_json(
+        http,
+        "GET",
+        url,
+        timeouts=timeouts,
+        upstream=Upstream(provider, "userinfo"),
+        retry_connect=True,
+        **kwargs,
+    )
+
+
 def host(url: str) -> str:
     """Only the host goes into messages: some providers put secrets in the query string."""
     try:

@@ -30,6 +30,7 @@ from relay.providers.base import (
     dig,
     number,
     provider_words,
+    read_profile,
     request_json,
     required_str,
     timeout_of,
@@ -110,13 +111,11 @@ class MixinProvider:
         return data
 
     async def fetch_identity(self, grant: UpstreamGrant, trip: Trip) -> Identity:
-        status, body = await request_json(
+        status, body = await read_profile(
             self._http,
-            "GET",
             self.userinfo_endpoint,
-            timeouts=self._timeout,
-            upstream=Upstream(self.name, "userinfo"),
-            retry_connect=True,
+            self.name,
+            self._timeout,
             headers={"Authorization": bearer(grant.get("access_token"))},
         )
         error = mixin_error(body, hide=(self._config.client_secret, grant.get("access_token")))

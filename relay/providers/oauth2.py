@@ -31,6 +31,7 @@ from relay.providers.base import (
     UpstreamGrant,
     bearer,
     dig,
+    read_profile,
     request_json,
     required_str,
     timeout_of,
@@ -153,13 +154,11 @@ class OAuth2Provider:
             source, what = tokens, "token response"
         else:
             access_token = required_str(tokens, "access_token", "token response")
-            status, answer = await request_json(
+            status, answer = await read_profile(
                 self._http,
-                "GET",
                 self.userinfo_endpoint,
-                timeouts=self._timeout,
-                upstream=Upstream(self.name, "userinfo"),
-                retry_connect=True,
+                self.name,
+                self._timeout,
                 headers={"Authorization": bearer(access_token), "Accept": "application/json"},
             )
             check_answer(

@@ -42,6 +42,7 @@ from relay.providers.base import (
     dig,
     host,
     provider_words,
+    read_profile,
     request_json,
     required_str,
     timeout_of,
@@ -208,13 +209,11 @@ class OIDCProvider:
         )
         sources: list[Any] = [claims]
         if metadata.userinfo_endpoint is not None:
-            status, userinfo = await request_json(
+            status, userinfo = await read_profile(
                 self._http,
-                "GET",
                 metadata.userinfo_endpoint,
-                timeouts=self._timeout,
-                upstream=Upstream(self.name, "userinfo"),
-                retry_connect=True,
+                self.name,
+                self._timeout,
                 headers={
                     "Authorization": bearer(grant.get("access_token")),
                     "Accept": "application/json",

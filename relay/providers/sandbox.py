@@ -15,6 +15,7 @@ from relay.providers.base import (
     bearer,
     optional_str,
     provider_words,
+    read_profile,
     request_json,
     timeout_of,
     with_query,
@@ -76,13 +77,11 @@ class SandboxProvider:
         return body
 
     async def fetch_identity(self, grant: UpstreamGrant, trip: Trip) -> Identity:
-        status, body = await request_json(
+        status, body = await read_profile(
             self._http,
-            "GET",
             self.userinfo_endpoint,
-            timeouts=self._timeout,
-            upstream=Upstream(self.name, "userinfo"),
-            retry_connect=True,
+            self.name,
+            self._timeout,
             headers={"Authorization": bearer(grant.get("access_token"))},
         )
         subject = optional_str(body, "sub")

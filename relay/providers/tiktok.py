@@ -34,6 +34,7 @@ from relay.providers.base import (
     dig,
     optional_str,
     provider_words,
+    read_profile,
     request_json,
     required_str,
     timeout_of,
@@ -125,13 +126,11 @@ class TikTokProvider:
         return body
 
     async def fetch_identity(self, grant: UpstreamGrant, trip: Trip) -> Identity:
-        status, body = await request_json(
+        status, body = await read_profile(
             self._http,
-            "GET",
             self.userinfo_endpoint,
-            timeouts=self._timeout,
-            upstream=Upstream(self.name, "userinfo"),
-            retry_connect=True,
+            self.name,
+            self._timeout,
             params={"fields": PROFILE_FIELDS},
             headers={"Authorization": bearer(grant.get("access_token"))},
         )

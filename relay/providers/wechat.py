@@ -34,6 +34,7 @@ from relay.providers.base import (
     number,
     optional_str,
     provider_words,
+    read_profile,
     request_json,
     required_str,
     timeout_of,
@@ -135,13 +136,11 @@ class WeChatProvider:
         name = picture = None
         if self._reads_profile(grant):
             access_token = required_str(grant, "access_token", "token response")
-            status, profile = await request_json(
+            status, profile = await read_profile(
                 self._http,
-                "GET",
                 self.userinfo_endpoint,
-                timeouts=self._timeout,
-                upstream=Upstream(self.name, "userinfo"),
-                retry_connect=True,
+                self.name,
+                self._timeout,
                 params=[("access_token", access_token), ("openid", openid), ("lang", "zh_CN")],
             )
             refuse_errcode(
