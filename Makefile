@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 ISSUER ?=
 
-.PHONY: demo test lint redis bench clean
+.PHONY: demo test lint redis node bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,7 +29,12 @@ lint: $(VENV)/.installed
 redis:
 	scripts/ensure-redis
 
-test: lint redis
+# The page's QR encoder (static/qr.js) is tested under Node: scripts/ensure-node installs it
+# when it is missing.
+node:
+	scripts/ensure-node
+
+test: lint redis node
 	$(BIN)/python -m pytest
 
 # bench_logins.py runs relay processes on 127.0.0.1 (and two on the Redis `redis` ensures, in
@@ -37,6 +42,7 @@ test: lint redis
 bench: $(VENV)/.installed redis
 	$(BIN)/python bench/bench_qr.py
 	$(BIN)/python bench/bench_session_memory.py
+	$(BIN)/python bench/bench_sealing.py
 	$(BIN)/python bench/bench_logins.py $(BENCH_ARGS)
 
 clean:

@@ -298,6 +298,7 @@ async def confirm_latency(waiting: list[Login], sample: int, budget: float, seed
     for login in chosen:
         if time.monotonic() > deadline:
             break
+        await login.login_page()  # the QR has changed many times while it waited: the current
         timings.scan.append(await pushed_after(login, "scanned", login.scan))
         await login.to_sandbox()
         answered: list[float] = []
@@ -349,7 +350,9 @@ def start(
 async def phase_one_process(args: argparse.Namespace, folder: Path, report: Report) -> None:
     print(f"\n[1] one process, memory store: {args.waiting} waiting logins")
     port = free_port()
-    config = write_config(folder, f"http://127.0.0.1:{port}", "memory://", args.session_ttl)
+    config = write_config(
+        folder, f"http://127.0.0.1:{port}", "memory://", args.session_ttl, args.relay_path
+    )
     process = start(folder, "one", port, config, args)
     waiting: list[Login] = []
     try:
@@ -409,7 +412,7 @@ async def phase_two_processes(args: argparse.Namespace, folder: Path, report: Re
     port_a, port_b = free_port(), free_port()
     sub = folder / "redis"
     sub.mkdir()
-    config = write_config(sub, f"http://127.0.0.1:{port_a}", url, args.session_ttl)
+    config = write_config(sub, f"http://127.0.0.1:{port_a}", url, args.session_ttl, args.relay_path)
     processes: list[RelayProcess] = []
     waiting: list[Login] = []
     try:
@@ -453,7 +456,9 @@ async def phase_throughput(args: argparse.Namespace, folder: Path, report: Repor
     sub = folder / "throughput"
     sub.mkdir()
     port = free_port()
-    config = write_config(sub, f"http://127.0.0.1:{port}", "memory://", args.session_ttl)
+    config = write_config(
+        sub, f"http://127.0.0.1:{port}", "memory://", args.session_ttl, args.relay_path
+    )
     process = start(sub, "throughput", port, config, args)
     base = ws_base(process)
     try:

@@ -1,4 +1,5 @@
-"""Memory per waiting login on the memory store: start N sessions and measure with tracemalloc.
+"""Memory per waiting login on the memory store, sealed as the relay stores it (SealedStore over
+MemoryStore): start N sessions and measure with tracemalloc.
 
 Run: .venv/bin/python bench/bench_session_memory.py  (figures go to BENCHMARKS.md by hand)
 """
@@ -8,16 +9,23 @@ from __future__ import annotations
 import asyncio
 import tracemalloc
 
+from relay.crossdevice import DesktopContext
 from relay.events import MemoryEvents
 from relay.sessions import AuthorizationRequest, LoginSessions
 from relay.store import MemoryStore
+from relay.store.sealed import SealedStore, Sealer
 
 COUNT = 20_000
 
 
 async def main() -> None:
-    store = MemoryStore()
-    sessions = LoginSessions(store, MemoryEvents(), ttl=180)
+    store = SealedStore(MemoryStore(), Sealer.random())
+    sessions = LoginSessions(store, MemoryEvents(), ttl=180, qr_rotate=30)
+    desktop = DesktopContext(
+        ip="203.0.113.7",
+        user_agent="Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like "
+        "Gecko) Chrome/131.0.0.0 Safari/537.36",
+    )
     request = AuthorizationRequest(
         client_id="auth0",
         redirect_uri="https://tenant.auth0.com/login/callback",
@@ -30,10 +38,10 @@ async def main() -> None:
     tracemalloc.start()
     before = tracemalloc.take_snapshot()
     for _ in range(COUNT):
-        await sessions.start(request, "0" * 64)
+        await sessions.start(request, "0" * 64, desktop=desktop, match_code=True)
     after = tracemalloc.take_snapshot()
     used = sum(stat.size_diff for stat in after.compare_to(before, "filename"))
-    print(f"{COUNT} waiting sessions (session record + scan ticket) in the memory store")
+    print(f"{COUNT} waiting sessions (sealed session records) in the memory store")
     print(f"{used / COUNT / 1024:.2f} KiB per waiting session, {used / 2**20:.1f} MiB in all")
 
 

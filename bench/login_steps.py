@@ -71,6 +71,13 @@ def cookies_from(response: httpx.Response) -> dict[str, str]:
     return found
 
 
+def only_cookie(response: httpx.Response, prefix: str) -> str:
+    """`name=value` of the one cookie set whose name starts with `prefix` (each login has its
+    own cookie, named after it)."""
+    (found,) = [f"{k}={v}" for k, v in cookies_from(response).items() if k.startswith(prefix)]
+    return found
+
+
 def expect(response: httpx.Response, status: int, step: str) -> httpx.Response:
     if response.status_code != status:
         raise StepFailed(f"{step}: HTTP {response.status_code}, wanted {status}")
@@ -112,7 +119,7 @@ class Login:
         response = expect(await self.desktop.get("/authorize", params=params), 303, "authorize")
         location = response.headers["location"]
         self.session_id = location.rsplit("/", 1)[1]
-        self.desktop_cookie = f"relay_bind={cookies_from(response)['relay_bind']}"
+        self.desktop_cookie = only_cookie(response, "relay_bind_")
 
     async def login_page(self) -> None:
         response = expect(
@@ -139,15 +146,23 @@ class Login:
         await self.receive("pending")
 
     async def receive(self, wanted: str) -> float:
-        """Reads websocket messages until `wanted`; returns the perf_counter() at its arrival."""
+        """Reads websocket messages until `wanted`; returns the perf_counter() at its arrival.
+        New QR codes (`pending` with a `scan_url`, every qr_rotate seconds) are taken in passing."""
         assert self.ws is not None
-        for _ in range(8):
+        others = 0
+        while others < 8:
             message = await asyncio.wait_for(self.ws.recv(), RECEIVE_TIMEOUT)
             arrived = time.perf_counter()
-            status = str(websockets_json(message).get("status"))
-            self.seen.append(status)
+            event = websockets_json(message)
+            status = str(event.get("status"))
             if status == wanted:
+                self.seen.append(status)
                 return arrived
+            if status == "pending" and isinstance(event.get("scan_url"), str):
+                self.scan_path = path_of(event["scan_url"])  # a new QR, not a change
+                continue
+            self.seen.append(status)
+            others += 1
         raise StepFailed(f"websocket: no {wanted} among {self.seen}")
 
     async def close_live(self) -> None:
@@ -170,7 +185,7 @@ class Login:
 
     async def scan(self) -> None:
         response = expect(await self.phone.get(self.scan_path), 303, "scan")
-        self.phone_cookie = f"relay_phone={cookies_from(response)['relay_phone']}"
+        self.phone_cookie = only_cookie(response, "relay_phone_")
 
     async def phone_page(self) -> None:
         headers = {"Cookie": self.phone_cookie}

@@ -31,6 +31,9 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ExceptionHandler
 from starlette.websockets import WebSocket, WebSocketState
 
+from relay.abuse.answers import TRY_AGAIN_LATER
+from relay.abuse.guards import limited, limited_socket
+from relay.abuse.sizes import RequestSizes
 from relay.core import Relay, build_relay
 from relay.demo import app as demo_app
 from relay.errors import StoreUnavailable
@@ -45,7 +48,6 @@ from relay.sandbox import server as sandbox_server
 from relay.settings import Settings
 from relay.templating import message_page, render, static_dir
 
-TRY_AGAIN_LATER = 1013  # RFC 6455 §7.4.1 (IANA registry): the server is overloaded, retry later
 RETRY_AFTER = "5"  # seconds
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
@@ -58,7 +60,15 @@ async def home(request: Request) -> Response:
 
 
 # Machine-facing endpoints answer errors in JSON (RFC 6749 §5.2 shape), pages in HTML.
-API_PATHS = ("/token", "/userinfo", "/jwks.json", "/.well-known/", "/sandbox/token")
+API_PATHS = (
+    "/token",
+    "/userinfo",
+    "/jwks.json",
+    "/.well-known/",
+    "/sandbox/token",
+    "/healthz",
+    "/readyz",
+)
 
 
 async def http_error(request: Request, exc: Exception) -> Response:
@@ -136,20 +146,34 @@ def routes(settings: Settings) -> list[BaseRoute]:
         # client face
         Route("/.well-known/openid-configuration", discovery.openid_configuration),
         Route("/jwks.json", discovery.jwks, methods=["GET"]),
-        Route("/authorize", authorize.authorize, methods=["GET", "POST"]),
-        Route("/token", token.token, methods=["POST"]),
+        # Rate limits ([limits], relay/abuse/guards.py) wrap the endpoints they guard.
+        Route(
+            "/authorize",
+            limited(authorize.authorize, "authorize", starts_logins=True),
+            methods=["GET", "POST"],
+        ),
+        Route("/token", limited(token.token, "token", per_client=True, api=True), methods=["POST"]),
         Route("/userinfo", userinfo.userinfo, methods=["GET", "POST"]),
         # desktop face
         Route("/sessions/{session_id}", login.login_page, methods=["GET"]),
-        WebSocketRoute("/sessions/{session_id}/live", live.live),
-        Route("/sessions/{session_id}/events", sse.events, methods=["GET"]),
+        WebSocketRoute("/sessions/{session_id}/live", limited_socket(live.live, "live")),
+        Route("/sessions/{session_id}/events", limited(sse.events, "live"), methods=["GET"]),
         Route("/sessions/{session_id}/resume", login.resume, methods=["GET"]),
         Route("/sessions/{session_id}/cancel", login.cancel, methods=["POST"]),
-        Route("/sessions/{session_id}/refresh", login.refresh, methods=["POST"]),
+        Route(
+            "/sessions/{session_id}/refresh",
+            limited(login.refresh, starts_logins=True),
+            methods=["POST"],
+        ),
         # phone face
-        Route("/s/{ticket}", phone.scan, methods=["GET"]),
+        Route("/s/{ticket}", limited(phone.scan, "scan"), methods=["GET"]),
         Route("/phone/{session_id}", phone.phone_page, methods=["GET"]),
-        Route("/phone/{session_id}/continue", phone.continue_to_provider, methods=["POST"]),
+        # Each Continue makes a trip to the provider (a record and a cookie): counted as scans.
+        Route(
+            "/phone/{session_id}/continue",
+            limited(phone.continue_to_provider, "scan"),
+            methods=["POST"],
+        ),
         Route("/phone/{session_id}/decline", phone.decline, methods=["POST"]),
         Route("/callback/{provider}", callback.callback, methods=["GET"]),
         Mount("/static", StaticFiles(directory=static_dir()), name="static"),
@@ -228,6 +252,12 @@ def create_app(
         middleware=[
             Middleware(RequestLog),
             Middleware(SecurityHeaders, hsts=settings.secure_cookies),
+            Middleware(
+                RequestSizes,
+                max_query=settings.limits.max_query,
+                max_body=settings.limits.max_body,
+                api_paths=API_PATHS,
+            ),
         ],
     )
     app.state.relay = relay

@@ -37,6 +37,12 @@ def configure_logging(log_format: LogFormat = "json") -> None:
 
 LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1")
 
+# What `serve` says to do about a plain http issuer on a public name.
+SECURE_ISSUER_ADVICE = (
+    "Put TLS in front of the relay (a reverse proxy, or the platform's) and set an https "
+    "issuer, or pass --insecure to run it anyway on a private test network."
+)
+
 # What travels in clear when a provider URL is plain http.
 EXPOSED = {
     "authorize_url": "the code the provider sends back",
@@ -53,14 +59,45 @@ def plain_http_on_a_public_name(url: object) -> bool:
     return parts.scheme == "http" and (parts.hostname or "") not in LOCAL_HOSTS
 
 
-def warnings_for(settings: Settings) -> list[str]:
+def insecure_issuer(settings: Settings) -> str | None:
+    """Why serving this issuer is unsafe: plain http on a name that is not this machine's.
+    None for https, and for localhost (nothing leaves the machine)."""
+    if not plain_http_on_a_public_name(settings.issuer):
+        return None
+    return (
+        f"issuer {settings.issuer} is plain http on a public name: the relay's cookies cannot "
+        "be Secure, and the codes, tokens and client secrets that pass through it travel in clear"
+    )
+
+
+def warnings_for(settings: Settings, *, starting: bool = False) -> list[str]:
+    """What an operator should know about a configuration, one line per problem. `starting`:
+    for `serve` at start-up, without what the start-up itself reports when it happens (the
+    signing key's module logs GENERATED A NEW SIGNING KEY when it creates one)."""
     found = []
-    if plain_http_on_a_public_name(settings.issuer):
-        found.append(f"issuer {settings.issuer} is plain http on a public name: use https")
+    issuer = insecure_issuer(settings)
+    if issuer:
+        found.append(issuer)
     if settings.store.startswith("memory:"):
         found.append("store is memory://: logins live in this one process and are lost on restart")
-    if settings.signing_key and not os.path.exists(settings.signing_key):
+    if settings.encryption is None and not settings.store.startswith("memory:"):
+        found.append(
+            "no [encryption] keys configured: identities in the store are sealed with a key "
+            "derived from the signing key; configure [encryption] to rotate it independently"
+        )
+    if not starting and settings.signing_key and not os.path.exists(settings.signing_key):
         found.append(f"signing key {settings.signing_key} does not exist: it will be generated")
+    if not settings.signing_key and not settings.signing_key_pem:
+        found.append(
+            "no signing key is configured: a new one is made at each start, so id_tokens "
+            "already issued stop verifying and several processes disagree"
+        )
+    if os.environ.get("FORWARDED_ALLOW_IPS", "").strip() == "*":
+        found.append(
+            "FORWARDED_ALLOW_IPS is *: any client can choose the address the relay sees (the "
+            "leftmost X-Forwarded-For entry), for the rate limits, the same-network check and the "
+            "phone page; list your proxies' addresses instead"
+        )
     sandboxes = [p.name for p in settings.providers.values() if p.kind == "sandbox"]
     if sandboxes:
         found.append(
@@ -136,8 +173,15 @@ def shown_url(url: str) -> str:
 
 def serve(args: argparse.Namespace) -> int:
     settings = load_settings(config_path(args.config))
-    for warning in warnings_for(settings):
-        log.warning("%s", warning)
+    issuer = insecure_issuer(settings)
+    if issuer and not args.insecure:
+        print(f"qr-relay: refusing to serve: {issuer}.\n  {SECURE_ISSUER_ADVICE}", file=sys.stderr)
+        return 2
+    # Loud, and once per problem: a log collector's filter on the level, and a person's eye on
+    # the capitals, both catch them.
+    for warning in warnings_for(settings, starting=True):
+        tag = "INSECURE" if warning == issuer else "WARNING"
+        log.warning("%s: %s", tag, warning)
     run(settings, args.host, args.port)
     return 0
 
@@ -176,6 +220,8 @@ def check_config(args: argparse.Namespace) -> int:
         print(f"         callback {settings.url(f'/callback/{provider.name}')}")
     for warning in warnings_for(settings):
         print(f"warning: {warning}")
+    if insecure_issuer(settings):
+        print(f"refusal: qr-relay serve will not start with this issuer. {SECURE_ISSUER_ADVICE}")
     return 0
 
 
@@ -208,11 +254,19 @@ def parser() -> argparse.ArgumentParser:
             help="json: one JSON object per line, for log collectors; text: a line for people "
             f"(default: {log_format})",
         )
+        if name == "serve":
+            command.add_argument(
+                "--insecure",
+                action="store_true",
+                help="serve a plain http issuer that is not localhost, on a private test network "
+                "only: cookies cannot be Secure, and codes and tokens travel in clear",
+            )
         if name == "demo":
             command.add_argument(
                 "--issuer",
                 help="public base URL for links and QR codes, e.g. http://192.168.1.20:8000 "
-                "so a real phone on the same network can open them (default: http://HOST:PORT)",
+                "so a real phone on the same network can open them (default: http://HOST:PORT); "
+                "plain http needs no --insecure here: the demo is for a private test network",
             )
     return root
 

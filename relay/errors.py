@@ -13,6 +13,7 @@
     │   └── InvalidToken           invalid_token (RFC 6750 §3.1, the userinfo endpoint)
     ├── ProviderError              an upstream identity provider said no or broke
     ├── StoreUnavailable           the store (Redis) cannot be reached: answer 503, retry later
+    ├── SealError                  a sealed store field does not open (relay/store/sealed.py)
     ├── InvalidTransition          a login session cannot move from its status to the asked one
     ├── SessionNotFound            no such login session (unknown or past its TTL)
     └── ConfigError                the configuration file is wrong; names the key

@@ -1,13 +1,16 @@
 """The configuration contract (shared/DESIGN.md, "Configuration").
 
-A TOML file names the issuer, the store, the session TTL, the signing key, the relying parties
-(`[clients.*]`) and the providers (`[providers.*]`). Top-level keys can be overridden by
+A TOML file names the issuer, the store, the session TTL, the signing key, the QR's rotation and
+an optional GeoIP database, the relying parties (`[clients.*]`), the providers (`[providers.*]`),
+the rate and size limits (`[limits]`) and the keys that seal records in the store
+(`[encryption]`). Top-level keys can be overridden by
 `RELAY_<KEY>` environment variables; any secret may be written `"env:NAME"`. Settings are values
 passed into `create_app`; nothing reads the environment at import time.
 """
 
 from __future__ import annotations
 
+import base64
 import os
 import re
 import secrets
@@ -17,6 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+
+from limits import RateLimitItem, parse_many
 
 from relay.backends import scheme_of
 from relay.errors import ConfigError
@@ -58,6 +63,10 @@ class ClientConfig:
     redirect_uris: tuple[str, ...]
     providers: tuple[str, ...]
     display_name: str
+    # Cross-device defences (relay/crossdevice/): the phone must pick the number the screen shows;
+    # and whether the phone must be on the screen's network ("off", "warn" or "require").
+    match_code: bool = False
+    same_network: str = "off"
 
 
 @dataclass(frozen=True)
@@ -79,6 +88,60 @@ class ProviderConfig:
 
 
 @dataclass(frozen=True)
+class EncryptionConfig:
+    """`[encryption]`: the keys that seal identities and upstream secrets in the store
+    (relay/store/sealed.py). New records are sealed under `current`; the other keys still open
+    records written before a rotation."""
+
+    current: str
+    keys: Mapping[str, bytes] = field(repr=False)  # key id -> 32 bytes; never in a repr or a log
+
+
+OFF = "off"  # a rate limit written "off" is not enforced
+RATE_LIMIT_KEYS = ("authorize", "scan", "token", "token_per_client", "live")
+MIN_REQUEST_BYTES = 1024  # an ordinary sign-in request (PKCE, state, nonce) needs several hundred
+
+
+@dataclass(frozen=True)
+class LimitsConfig:
+    """`[limits]`: rate limits per IP address (and per client at /token) and size limits
+    (relay/abuse/). A rate is a string of the `limits` package ("60/minute", "10 per second"),
+    or "off". On by default, and generous: an office or a campus behind one NAT address shares
+    each allowance, and a login costs one /authorize, one scan, one /token and a few opens of
+    the live stream."""
+
+    authorize: str = "60/minute"  # per IP: GET|POST /authorize
+    scan: str = "60/minute"  # per IP: GET /s/{ticket}
+    token: str = "120/minute"  # noqa: S105 - a rate, per IP: POST /token
+    token_per_client: str = "1200/minute"  # noqa: S105 - per authenticated client
+    live: str = "120/minute"  # per IP: opens of the websocket and of the event stream
+    waiting_per_ip: int = 50  # logins one IP may start within one session_ttl; 0: off
+    max_query: int = 4096  # bytes in a query string (414 beyond)
+    max_body: int = 65536  # bytes in a request body (413 beyond)
+
+    def rate(self, name: str) -> RateLimitItem | None:
+        """The rate limit `name` (one of RATE_LIMIT_KEYS) as the limits package reads it;
+        None when it is off."""
+        return parse_rate(f"limits.{name}", getattr(self, name))
+
+
+def parse_rate(key: str, value: Any) -> RateLimitItem | None:
+    if not isinstance(value, str):
+        raise ConfigError(key, 'must be a string such as "60/minute", or "off"')
+    if value.strip().lower() == OFF:
+        return None
+    try:
+        items = parse_many(value)
+    except ValueError:
+        raise ConfigError(key, f'"{value[:40]}" is not a rate such as "60/minute"') from None
+    if len(items) != 1:
+        raise ConfigError(key, 'must be one rate such as "60/minute"')
+    if items[0].amount < 1:
+        raise ConfigError(key, 'must allow at least one request; write "off" to disable it')
+    return items[0]
+
+
+@dataclass(frozen=True)
 class Settings:
     issuer: str
     store: str = "memory://"
@@ -90,10 +153,14 @@ class Settings:
     clients: Mapping[str, ClientConfig] = field(default_factory=dict)
     providers: Mapping[str, ProviderConfig] = field(default_factory=dict)
     demo: bool = False  # mount the demo relying party at /demo
+    qr_rotate: int = 30  # seconds between new QR codes while a login waits; 0: one code per login
+    geoip_database: str | None = None  # a MaxMind-format .mmdb: coarse location on the phone
+    encryption: EncryptionConfig | None = None  # None: a key of its own (relay/core.py)
+    limits: LimitsConfig = field(default_factory=LimitsConfig)  # [limits]: rates and sizes
 
     @property
     def secure_cookies(self) -> bool:
-        return self.issuer.startswith("https://")
+        return urlsplit(self.issuer).scheme == "https"
 
     def url(self, path: str) -> str:
         return self.issuer + path
@@ -110,8 +177,12 @@ TOP_LEVEL = {
     "code_ttl": int,
     "access_token_ttl": int,
     "signing_key": str,
+    "qr_rotate": int,
+    "geoip_database": str,
 }
-CLIENT_KEYS = {"secret", "redirect_uris", "providers", "display_name"}
+CLIENT_KEYS = {"secret", "redirect_uris", "providers", "display_name", "match_code", "same_network"}
+SAME_NETWORK = ("off", "warn", "require")
+MIN_QR_ROTATE = 10  # seconds: a person needs time to point a phone at the code
 PROVIDER_KEYS = {
     "kind",
     "timeout",
@@ -145,8 +216,14 @@ def check_url(key: str, value: Any, *, allow_path: bool = True) -> str:
         raise ConfigError(key, f'"{value}" is not an absolute http(s) URL')
     if parts.fragment:
         raise ConfigError(key, f'"{value}" must not have a fragment')
-    if not allow_path and (parts.query or parts.path not in ("", "/")):
-        raise ConfigError(key, f'"{value}" must be a bare origin such as https://login.example.com')
+    if not allow_path:
+        if parts.query or parts.path not in ("", "/") or "@" in parts.netloc:
+            raise ConfigError(
+                key, f'"{value}" must be a bare origin such as https://login.example.com'
+            )
+        # An origin is case-insensitive (RFC 3986 §6.2.2.1): one spelling, so that every check
+        # of "https" (Secure cookies, __Host-, HSTS) and every URL built from it agree.
+        return f"{parts.scheme}://{parts.netloc.lower()}{parts.path}"
     return value
 
 
@@ -169,7 +246,7 @@ def parse_settings(
         override = environ.get(f"RELAY_{key.upper()}")
         if override is not None:
             data[key] = int(override) if kind is int and override.isdigit() else override
-    unknown = set(data) - set(TOP_LEVEL) - {"clients", "providers"}
+    unknown = set(data) - set(TOP_LEVEL) - {"clients", "providers", "encryption", "limits"}
     if unknown:
         raise ConfigError(sorted(unknown)[0], "unknown key")
     for key, kind in TOP_LEVEL.items():
@@ -185,9 +262,20 @@ def parse_settings(
     for key in ("session_ttl", "code_ttl", "access_token_ttl"):
         if key in data and data[key] <= 0:
             raise ConfigError(key, "must be a positive number of seconds")
+    qr_rotate = data.get("qr_rotate", 30)
+    if qr_rotate != 0 and qr_rotate < MIN_QR_ROTATE:
+        raise ConfigError("qr_rotate", f"must be 0 (off) or at least {MIN_QR_ROTATE} seconds")
+    geoip_database = data.get("geoip_database")
+    if (
+        geoip_database is not None
+        and base_dir is not None
+        and not Path(geoip_database).is_absolute()
+    ):
+        geoip_database = str(base_dir / geoip_database)
 
     providers = _parse_providers(data.get("providers", {}), environ)
     clients = _parse_clients(data.get("clients", {}), providers, environ)
+    encryption = _parse_encryption(data.get("encryption"), environ)
 
     store = data.get("store", "memory://")
     scheme_of(store)  # ConfigError naming the key for anything but memory://, redis://, rediss://
@@ -212,6 +300,10 @@ def parse_settings(
         signing_key_pem=signing_key_pem,
         clients=clients,
         providers=providers,
+        qr_rotate=qr_rotate,
+        geoip_database=geoip_database,
+        encryption=encryption,
+        limits=_parse_limits(data.get("limits", {})),
     )
 
 
@@ -301,14 +393,94 @@ def _parse_clients(
         for name in names:
             if name not in providers:
                 raise ConfigError(f"{where}.providers", f'names unknown provider "{name}"')
+        match_code = table.get("match_code", False)
+        if not isinstance(match_code, bool):
+            raise ConfigError(f"{where}.match_code", "must be true or false")
+        same_network = table.get("same_network", "off")
+        if same_network not in SAME_NETWORK:
+            raise ConfigError(f"{where}.same_network", f"must be one of {', '.join(SAME_NETWORK)}")
         clients[client_id] = ClientConfig(
             client_id=client_id,
             secret=resolve_secret(f"{where}.secret", table.get("secret"), environ),
             redirect_uris=redirect_uris,
             providers=names,
             display_name=str(table.get("display_name", client_id)),
+            match_code=match_code,
+            same_network=same_network,
         )
     return clients
+
+
+KEY_ID = re.compile(r"[A-Za-z0-9_-]{1,32}")  # in every sealed value: short and plain
+BASE64URL_KEY = re.compile(r"[A-Za-z0-9_-]+={0,2}")
+DATA_KEY_BYTES = 32  # AES-256
+MAKE_A_KEY = "python3 -c 'import secrets; print(secrets.token_urlsafe(32))'"
+
+
+def decode_data_key(text: str) -> bytes:
+    """base64url, padded or not; b"" for anything else (the caller names the key)."""
+    text = text.strip()
+    if not BASE64URL_KEY.fullmatch(text):
+        return b""
+    text = text.rstrip("=")
+    try:
+        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    except ValueError:  # binascii.Error: a length no encoding produces
+        return b""
+
+
+def _parse_encryption(raw: Any, environ: Mapping[str, str]) -> EncryptionConfig | None:
+    """`[encryption]`: `current` names one of `keys`, a table of key id -> 32 random bytes in
+    base64url (usually "env:NAME"). Absent: None. No message quotes a key."""
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        raise ConfigError("encryption", "must be a table with current and keys")
+    unknown = set(raw) - {"current", "keys"}
+    if unknown:
+        raise ConfigError(f"encryption.{sorted(unknown)[0]}", "unknown key")
+    table = raw.get("keys")
+    if not isinstance(table, dict) or not table:
+        raise ConfigError("encryption.keys", 'needs at least one key: { "KEY_ID" = "env:NAME" }')
+    keys = {}
+    for kid, value in table.items():
+        if not isinstance(kid, str) or not KEY_ID.fullmatch(kid):
+            raise ConfigError(
+                "encryption.keys", f'key id "{str(kid)[:40]}" is not 1 to 32 of A-Z a-z 0-9 _ -'
+            )
+        where = f"encryption.keys.{kid}"
+        keys[kid] = decode_data_key(resolve_secret(where, value, environ))
+        if len(keys[kid]) != DATA_KEY_BYTES:
+            raise ConfigError(
+                where, f"must be {DATA_KEY_BYTES} random bytes in base64url; make one: {MAKE_A_KEY}"
+            )
+    current = raw.get("current")
+    if not isinstance(current, str) or not current:
+        raise ConfigError(
+            "encryption.current", "is required: the key id new records are sealed with"
+        )
+    if current not in keys:
+        raise ConfigError("encryption.current", f'"{current[:40]}" names no key in encryption.keys')
+    return EncryptionConfig(current=current, keys=keys)
+
+
+def _parse_limits(raw: Any) -> LimitsConfig:
+    if not isinstance(raw, dict):
+        raise ConfigError("limits", "must be a table ([limits])")
+    sizes = {"waiting_per_ip": 0, "max_query": MIN_REQUEST_BYTES, "max_body": MIN_REQUEST_BYTES}
+    unknown = set(raw) - set(RATE_LIMIT_KEYS) - set(sizes)
+    if unknown:
+        raise ConfigError(f"limits.{sorted(unknown)[0]}", "unknown key")
+    for key in RATE_LIMIT_KEYS:
+        if key in raw:
+            parse_rate(f"limits.{key}", raw[key])
+    for key, least in sizes.items():
+        value = raw.get(key, least)
+        if isinstance(value, bool) or not isinstance(value, int) or value < least:
+            if key == "waiting_per_ip":
+                raise ConfigError(f"limits.{key}", "must be a whole number of logins (0: off)")
+            raise ConfigError(f"limits.{key}", f"must be a whole number of bytes, at least {least}")
+    return LimitsConfig(**raw)
 
 
 def load_settings(path: str | Path, *, environ: Mapping[str, str] | None = None) -> Settings:

@@ -32,7 +32,44 @@
     if (statusLine.textContent !== text) statusLine.textContent = text;
   }
 
+  // A new QR: the server sends its URL every qr_rotate seconds while the login waits (the old
+  // code stops working soon after), and the page draws it (static/qr.js), the same SVG the
+  // server draws for the first one. Built with DOM calls: no markup from the wire.
+  const SVG = "http://www.w3.org/2000/svg";
+  const QUIET = 4; // modules of white border
+  function showCode(event) {
+    const link = el("same-device");
+    if (link.href === event.scan_url) return; // the code on the page already
+    let modules;
+    try {
+      modules = window.RelayQR.encode(event.scan_url);
+    } catch (failed) {
+      window.location.reload(); // the server draws the current code
+      return;
+    }
+    const size = modules.length + 2 * QUIET;
+    const svg = document.createElementNS(SVG, "svg");
+    svg.setAttribute("viewBox", "0 0 " + size + " " + size);
+    svg.setAttribute("shape-rendering", "crispEdges");
+    svg.setAttribute("class", "qr");
+    svg.setAttribute("aria-hidden", "true");
+    const rect = document.createElementNS(SVG, "rect");
+    rect.setAttribute("width", size);
+    rect.setAttribute("height", size);
+    rect.setAttribute("fill", "#fff");
+    const path = document.createElementNS(SVG, "path");
+    path.setAttribute("fill", "#000");
+    path.setAttribute("d", window.RelayQR.svgPath(modules, QUIET));
+    svg.appendChild(rect);
+    svg.appendChild(path);
+    const frame = el("qr");
+    frame.replaceChild(svg, frame.querySelector("svg"));
+    link.href = event.scan_url;
+    if (el("simulator")) el("simulator").dataset.url = event.scan_url;
+  }
+
   function show(event) {
+    if (event.status === "pending" && event.scan_url) showCode(event);
     status = event.status;
     root.dataset.status = status;
     setStatus(TEXT[status] || status);

@@ -18,11 +18,16 @@ from starlette.types import ASGIApp
 
 from relay.app import create_app
 from relay.oidc.keys import SigningKey
-from relay.settings import ClientConfig, ProviderConfig, Settings
+from relay.settings import ClientConfig, LimitsConfig, ProviderConfig, Settings
 from tests.flows import Internet, Relay
 
 ISSUER = "http://relay.test"
 RP_REDIRECT = "https://rp.example/callback"
+# The suite starts many logins from one address (127.0.0.1, "testclient"): rate limits off, size
+# limits as configured by default. tests/abuse/ proves each limit with low values of its own.
+NO_RATE_LIMITS = LimitsConfig(
+    authorize="off", scan="off", token="off", token_per_client="off", live="off", waiting_per_ip=0
+)
 
 
 @pytest.fixture(scope="session")
@@ -71,7 +76,12 @@ def make_settings(issuer: str = ISSUER, **overrides: Any) -> Settings:
         ),
     }
     settings = Settings(
-        issuer=issuer, clients=clients, providers=providers, demo=True, signing_key=None
+        issuer=issuer,
+        clients=clients,
+        providers=providers,
+        demo=True,
+        signing_key=None,
+        limits=NO_RATE_LIMITS,
     )
     return replace(settings, **overrides)
 
@@ -102,6 +112,29 @@ async def relay(
     app = app_factory(settings)
     async with Relay(app, settings) as r:
         yield r
+
+
+@pytest.fixture
+async def relay_from(
+    app_factory: Callable[[Settings], Starlette],
+) -> AsyncIterator[Callable[..., Relay]]:
+    """`relay_from(rp={...}, **overrides)`: an in-process relay on `make_settings(**overrides)`,
+    with the client "rp" changed by `rp` (its match_code, same_network, ...)."""
+    made: list[Relay] = []
+
+    def make(rp: dict[str, Any] | None = None, **overrides: Any) -> Relay:
+        settings = make_settings(**overrides)
+        if rp:
+            clients = dict(settings.clients)
+            clients["rp"] = replace(clients["rp"], **rp)
+            settings = replace(settings, clients=clients)
+        relay = Relay(app_factory(settings), settings)
+        made.append(relay)
+        return relay
+
+    yield make
+    for relay in made:
+        await relay.__aexit__()
 
 
 def free_socket() -> socket.socket:

@@ -23,8 +23,9 @@ from starlette.types import ASGIApp
 from websockets.asyncio.client import ClientConnection
 
 from relay.core import Relay as RelayCore
+from relay.digests import sha256_hex
 from relay.settings import Settings
-from relay.store import MemoryStore
+from tests.store.raw import memory_store_of
 
 
 class Internet(httpx.AsyncBaseTransport):
@@ -50,6 +51,13 @@ class Internet(httpx.AsyncBaseTransport):
 
     async def aclose(self) -> None:
         await self._network.aclose()
+
+
+def browser_at(relay: Relay, ip: str, **headers: str) -> httpx.AsyncClient:
+    """A browser whose requests come from `ip` (the ASGI scope's client address, as uvicorn
+    reports it), in-process."""
+    transport = httpx.ASGITransport(app=relay.app, client=(ip, 40000))
+    return httpx.AsyncClient(transport=transport, base_url=relay.issuer, headers=headers)
 
 
 def pkce() -> tuple[str, str]:
@@ -97,9 +105,7 @@ class Relay:
 
     def stored_keys(self, prefix: str) -> list[str]:
         """Keys in the relay's store (the memory store) starting with `prefix`."""
-        store = self.core.store
-        assert isinstance(store, MemoryStore)
-        return store.keys(prefix)
+        return memory_store_of(self.core.store).keys(prefix)
 
     def browser(self) -> httpx.AsyncClient:
         transport = self._transport or httpx.ASGITransport(app=self.app)
@@ -164,10 +170,15 @@ class Relay:
     ) -> httpx.Response:
         return await (browser or self.desktop).get(f"/sessions/{session_id}/resume")
 
+    def desktop_cookie_name(self, session_id: str) -> str:
+        prefix = "__Host-" if self.settings.secure_cookies else ""
+        return f"{prefix}relay_bind_{sha256_hex(session_id)[:16]}"
+
     def desktop_cookie(self, session_id: str, browser: httpx.AsyncClient | None = None) -> str:
+        name = self.desktop_cookie_name(session_id)
         for cookie in (browser or self.desktop).cookies.jar:
-            if cookie.name == "relay_bind" and cookie.path == f"/sessions/{session_id}":
-                return f"relay_bind={cookie.value}"
+            if cookie.name == name:
+                return f"{name}={cookie.value}"
         raise AssertionError("no binding cookie for this session")
 
     async def live(self, session_id: str, cookie: str | None = None) -> ClientConnection:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import signal
 import socket
@@ -17,8 +18,22 @@ from pathlib import Path
 import httpx
 import pytest
 
-from relay.cli import main, parser, warnings_for
+from relay.cli import insecure_issuer, main, parser, warnings_for
 from relay.settings import parse_settings
+
+
+@pytest.fixture(autouse=True)
+def logging_as_it_was() -> Iterator[None]:
+    """main() configures logging as `qr-relay` does (quiet httpx, a root handler); put it back so
+    that later tests capture log records as they expect, whatever order the tests run in."""
+    root = logging.getLogger()
+    quiet = ("httpx", "httpcore")
+    saved = (root.level, list(root.handlers), {n: logging.getLogger(n).level for n in quiet})
+    yield
+    root.setLevel(saved[0])
+    root.handlers[:] = saved[1]
+    for name, level in saved[2].items():
+        logging.getLogger(name).setLevel(level)
 
 
 def free_port() -> int:
@@ -27,10 +42,10 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def write_config(folder: Path, port: int, extra: str = "") -> Path:
+def write_config(folder: Path, port: int, extra: str = "", *, issuer: str | None = None) -> Path:
     path = folder / "relay.toml"
     path.write_text(
-        f'issuer = "http://127.0.0.1:{port}"\n'
+        f'issuer = "{issuer or f"http://127.0.0.1:{port}"}"\n'
         f"{extra}\n"
         "[clients.auth0]\n"
         'secret = "env:TEST_RELAY_SECRET"\n'
@@ -87,6 +102,7 @@ def test_cli_check_config_prints_clients_providers_and_warnings(
     assert "warning: store is memory://" in out
     assert "does not exist: it will be generated" in out
     assert "sandbox provider sandbox is configured" in out
+    assert "refusal" not in out  # an issuer on this machine
     assert "s3cret-value" not in out
 
 
@@ -270,6 +286,28 @@ def test_cli_warns_of_a_plain_http_oidc_issuer_on_a_public_name() -> None:
 
 
 @pytest.mark.parametrize(
+    ("extra", "warned"),
+    [
+        ({"store": "redis://127.0.0.1:6379/0"}, True),
+        (
+            {
+                "store": "redis://127.0.0.1:6379/0",
+                "encryption": {"current": "k1", "keys": {"k1": "A" * 43}},
+            },
+            False,
+        ),
+        ({}, False),  # memory://: a random key per process, and the store dies with it
+    ],
+)
+def test_cli_warns_when_redis_records_are_sealed_with_the_derived_key(
+    extra: dict[str, object], warned: bool
+) -> None:
+    settings = parse_settings({"issuer": "https://login.example.com", **extra}, environ={})
+    found = [w for w in warnings_for(settings) if "[encryption]" in w]
+    assert bool(found) is warned, found
+
+
+@pytest.mark.parametrize(
     ("options", "warned"),
     [
         ('pkce = "none"\ntoken_auth = "none"\n', True),
@@ -310,3 +348,96 @@ def test_cli_check_config_hides_the_store_password(
     out = capsys.readouterr().out
     assert "store    redis://:***@cache.example:6379/0" in out
     assert "hunter2pass" not in out
+
+
+# --- an issuer in clear -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("issuer", ["http://login.example.com", "http://192.168.1.20:8000"])
+def test_cli_serve_refuses_a_plain_http_issuer_that_is_not_localhost(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    issuer: str,
+) -> None:
+    monkeypatch.setenv("TEST_RELAY_SECRET", "s3cret-value")
+    config = write_config(tmp_path, 8000, issuer=issuer)
+    assert main(["serve", "--config", str(config), "--port", str(free_port())]) == 2
+    err = capsys.readouterr().err
+    assert f"qr-relay: refusing to serve: issuer {issuer} is plain http on a public name" in err
+    # Why, and what to do.
+    for words in ("cookies cannot be Secure", "tokens", "travel in clear", "TLS in front"):
+        assert words in err
+    assert "set an https issuer, or pass --insecure" in err
+    assert not (tmp_path / "relay-signing-key.pem").exists()  # refused before anything was made
+
+
+@pytest.mark.parametrize(
+    "issuer",
+    [
+        "https://login.example.com",
+        "http://localhost:8000",
+        "http://127.0.0.1:8000",
+        "http://[::1]:8000",
+    ],
+)
+def test_cli_serve_accepts_https_and_localhost_issuers(issuer: str) -> None:
+    assert insecure_issuer(parse_settings({"issuer": issuer}, environ={})) is None
+
+
+def test_cli_serve_insecure_starts_and_warns_once_per_problem(tmp_path: Path) -> None:
+    port = free_port()
+    issuer = f"http://192.168.1.20:{port}"
+    config = write_config(tmp_path, port, issuer=issuer)
+    env = {"RELAY_CONFIG": str(config), "TEST_RELAY_SECRET": "s3cret-value"}
+    with running(["serve", "--port", str(port), "--insecure"], env, port) as process:
+        assert httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200
+    warnings = [
+        line["message"]
+        for line in map(json.loads, process.log.splitlines())
+        if line["level"] == "WARNING"
+    ]
+
+    def said(words: str) -> int:
+        return sum(words in message for message in warnings)
+
+    assert said(f"INSECURE: issuer {issuer} is plain http on a public name") == 1
+    assert said("WARNING: store is memory://") == 1
+    assert said("GENERATED A NEW SIGNING KEY") == 1  # the key was made: said when it was
+    assert said("will be generated") == 0
+    assert said("WARNING: sandbox provider sandbox is configured") == 1
+
+
+def test_cli_check_config_says_serve_would_refuse_the_issuer(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TEST_RELAY_SECRET", "s3cret-value")
+    config = write_config(tmp_path, 8000, issuer="http://login.example.com")
+    assert main(["check-config", "--config", str(config)]) == 0
+    out = capsys.readouterr().out
+    assert (
+        "warning: issuer http://login.example.com is plain http on a public name: the relay's "
+        "cookies cannot be Secure"
+    ) in out
+    assert "refusal: qr-relay serve will not start with this issuer. Put TLS in front" in out
+
+
+def test_cli_demo_on_a_lan_address_needs_no_insecure(tmp_path: Path) -> None:
+    """A phone on the same network opens the demo by the computer's LAN address, over http."""
+    port = free_port()
+    issuer = f"http://192.168.1.20:{port}"
+    with running(["demo", "--port", str(port), "--issuer", issuer], {}, port) as process:
+        page = httpx.get(f"http://127.0.0.1:{port}/demo")
+        assert page.status_code == 200
+    assert f"Open {issuer}/demo" in process.log
+    assert "refusing" not in process.log and "INSECURE" not in process.log
+
+
+def test_cli_warns_when_every_forwarded_address_is_believed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    settings = parse_settings({"issuer": "https://login.example.com"}, environ={})
+    monkeypatch.setenv("FORWARDED_ALLOW_IPS", "*")
+    assert any(w.startswith("FORWARDED_ALLOW_IPS is *") for w in warnings_for(settings))
+    monkeypatch.setenv("FORWARDED_ALLOW_IPS", "10.0.0.5,10.0.1.0/24")
+    assert not any("FORWARDED_ALLOW_IPS" in w for w in warnings_for(settings))

@@ -45,3 +45,28 @@ async def test_docs_toml_examples_are_accepted(path: Path) -> None:
         settings = parse_settings(data, environ=env_names(block))
         async with httpx.AsyncClient() as http:
             build_providers(settings.providers, http, settings.issuer)
+
+
+def test_security_md_names_only_tests_that_exist() -> None:
+    """SECURITY.md maps each threat to the test that proves it: every test it names must exist
+    (a `name_*` pattern must match at least one), so the page cannot drift from the suite."""
+    text = (ROOT / "SECURITY.md").read_text()
+    named = re.findall(r"`(tests/[\w/]+\.py)(?:::(\w+\*?))?`", text)
+    shorthand = re.findall(r"`::(\w+\*?)`", text)  # the file named just before in its row
+    assert len(named) >= 20
+    for file, test in named:
+        path = ROOT / file
+        assert path.is_file(), f"SECURITY.md names {file}, which does not exist"
+        if test:
+            defined = re.findall(r"^(?:async )?def (test_\w+)", path.read_text(), flags=re.M)
+            pattern = re.compile(
+                re.escape(test.rstrip("*")) + (r"\w*" if test.endswith("*") else "")
+            )
+            assert any(pattern.fullmatch(name) for name in defined), f"{file}::{test} not found"
+    every_test = {
+        name
+        for path in (ROOT / "tests").rglob("test_*.py")
+        for name in re.findall(r"^(?:async )?def (test_\w+)", path.read_text(), flags=re.M)
+    }
+    for test in shorthand:
+        assert test in every_test, f"SECURITY.md names ::{test}, which no test file defines"

@@ -107,7 +107,7 @@ async def test_login_expiry_is_pushed_to_the_desktop_and_refresh_starts_afresh(
 
     old_ticket_page = await served.scan(started.scan_url)
     assert old_ticket_page.status_code == 404
-    assert "cannot be used" in old_ticket_page.text
+    assert "no longer valid" in old_ticket_page.text
 
     refreshed = await served.desktop.post(f"/sessions/{started.session_id}/refresh")
     assert refreshed.status_code == 303

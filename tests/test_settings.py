@@ -3,6 +3,9 @@ overrides, "env:" secrets, and errors that name the key."""
 
 from __future__ import annotations
 
+import base64
+import re
+import secrets
 from pathlib import Path
 from textwrap import dedent
 
@@ -12,10 +15,12 @@ from relay.errors import ConfigError
 from relay.settings import (
     DEFAULT_SIGNING_KEY,
     ClientConfig,
+    LimitsConfig,
     ProviderConfig,
     Settings,
     demo_settings,
     load_settings,
+    parse_settings,
 )
 
 FULL = """\
@@ -480,3 +485,167 @@ def test_settings_public_oauth2_client_needs_no_secret(tmp_path: Path) -> None:
     provider = load(tmp_path, text).providers["sandbox"]
     assert provider.client_secret == ""
     assert provider.options == {"token_auth": "none"}
+
+
+# [encryption]: the keys that seal identities in the store (relay/store/sealed.py)
+
+
+def data_key() -> str:
+    return secrets.token_urlsafe(32)  # what the README says to run
+
+
+ENCRYPTION = """
+[encryption]
+current = "2026-11"
+keys = { "2026-11" = "env:RELAY_DATA_KEY_2026_11", "2026-05" = "env:RELAY_DATA_KEY_2026_05" }
+"""
+
+
+def test_settings_encryption_keys_from_the_environment(tmp_path: Path) -> None:
+    new, old = data_key(), data_key()
+    environ = {"RELAY_DATA_KEY_2026_11": new, "RELAY_DATA_KEY_2026_05": old}
+    encryption = load(tmp_path, MINIMAL + ENCRYPTION, environ).encryption
+    assert encryption is not None
+    assert encryption.current == "2026-11"
+    assert encryption.keys == {
+        "2026-11": base64.urlsafe_b64decode(new + "="),
+        "2026-05": base64.urlsafe_b64decode(old + "="),
+    }
+    assert new not in repr(encryption) and "keys" not in repr(encryption)
+
+
+def test_settings_encryption_is_optional(tmp_path: Path) -> None:
+    assert load(tmp_path, MINIMAL).encryption is None
+
+
+def test_settings_readme_encryption_example_is_accepted(tmp_path: Path) -> None:
+    """The README's [encryption] example (fenced without `toml`: tests/test_docs.py fills "env:"
+    names with placeholders that are not keys) works once its variables hold real keys."""
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    (block,) = re.findall(r"```\n(\[encryption\]\n.*?)```", readme, flags=re.S)
+    names = re.findall(r'"env:([A-Z0-9_]+)"', block)
+    assert len(names) == 2
+    encryption = load(tmp_path, MINIMAL + block, {n: data_key() for n in names}).encryption
+    assert encryption is not None and encryption.current in encryption.keys
+
+
+@pytest.mark.parametrize(
+    ("table", "key", "problem"),
+    [
+        ('current = "a"\nkeys = { a = "KEY" }\nrotate = 3', "encryption.rotate", "unknown key"),
+        ('current = "a"', "encryption.keys", "needs at least one key"),
+        ('current = "a"\nkeys = {}', "encryption.keys", "needs at least one key"),
+        ('keys = { a = "KEY" }', "encryption.current", "is required"),
+        ('current = "b"\nkeys = { a = "KEY" }', "encryption.current", "names no key"),
+        ('current = "a b"\nkeys = { "a b" = "KEY" }', "encryption.keys", "1 to 32 of"),
+        (f'current = "{"k" * 33}"\nkeys = {{ {"k" * 33} = "KEY" }}', "encryption.keys", "1 to 32"),
+        ('current = "a"\nkeys = { a = "SHORT" }', "encryption.keys.a", "32 random bytes"),
+        ('current = "a"\nkeys = { a = "LONG" }', "encryption.keys.a", "32 random bytes"),
+        ('current = "a"\nkeys = { a = "NOT64" }', "encryption.keys.a", "32 random bytes"),
+        ('current = "a"\nkeys = { a = "env:UNSET_DATA_KEY" }', "encryption.keys.a", "not set"),
+        ('current = "a"\nkeys = { a = 7 }', "encryption.keys.a", "non-empty string"),
+    ],
+)
+def test_settings_encryption_errors_name_the_key_and_never_quote_it(
+    tmp_path: Path, table: str, key: str, problem: str
+) -> None:
+    good = data_key()
+    values = {
+        "KEY": good,
+        "SHORT": data_key()[:40],  # 30 bytes
+        "LONG": data_key() + "AAAA",  # 35 bytes
+        "NOT64": good[:-1] + "+",  # standard base64, not base64url
+    }
+    for placeholder, value in values.items():
+        table = table.replace(f'"{placeholder}"', f'"{value}"')
+    error = config_error(tmp_path, MINIMAL + "\n[encryption]\n" + table + "\n")
+    assert error.key == key
+    assert problem in str(error)
+    for value in values.values():
+        assert value not in str(error)
+
+
+def test_settings_encryption_key_may_be_padded(tmp_path: Path) -> None:
+    raw = secrets.token_bytes(32)
+    padded = base64.urlsafe_b64encode(raw).decode()  # 44 characters, ending in "="
+    text = MINIMAL + f'\n[encryption]\ncurrent = "k1"\nkeys = {{ k1 = "{padded}" }}\n'
+    encryption = load(tmp_path, text).encryption
+    assert encryption is not None and encryption.keys == {"k1": raw}
+
+
+# --- [limits] ----------------------------------------------------------------------------------
+
+
+def test_settings_limits_defaults_are_the_documented_ones(tmp_path: Path) -> None:
+    """On by default, with the allowances README's Configuration section gives."""
+    documented = LimitsConfig(
+        authorize="60/minute",
+        scan="60/minute",
+        token="120/minute",
+        token_per_client="1200/minute",
+        live="120/minute",
+        waiting_per_ip=50,
+        max_query=4096,
+        max_body=65536,
+    )
+    assert load(tmp_path, MINIMAL).limits == documented
+    assert LimitsConfig() == documented
+    assert demo_settings().limits == documented
+    assert Settings(issuer="https://login.example.com").limits == documented
+
+
+def test_settings_limits_table_is_read(tmp_path: Path) -> None:
+    text = MINIMAL + dedent(
+        """
+        [limits]
+        authorize = "10 per second"
+        scan = "off"
+        token = "30/minute"
+        token_per_client = "5/second"
+        live = "OFF"
+        waiting_per_ip = 0
+        max_query = 2048
+        max_body = 16384
+        """
+    )
+    limits = load(tmp_path, text).limits
+    assert limits.max_query == 2048 and limits.max_body == 16384 and limits.waiting_per_ip == 0
+    authorize = limits.rate("authorize")
+    assert authorize is not None and (authorize.amount, authorize.get_expiry()) == (10, 1)
+    assert limits.rate("scan") is None and limits.rate("live") is None
+
+
+@pytest.mark.parametrize(
+    ("line", "key", "problem"),
+    [
+        ('authorize = "lots"', "limits.authorize", "is not a rate"),
+        ('scan = "1/second;10/minute"', "limits.scan", "one rate"),
+        ('token = "0/minute"', "limits.token", "at least one request"),
+        ("live = 60", "limits.live", "must be a string"),
+        ("waiting_per_ip = -1", "limits.waiting_per_ip", "whole number of logins"),
+        ("waiting_per_ip = true", "limits.waiting_per_ip", "whole number of logins"),
+        ("max_query = 100", "limits.max_query", "at least 1024"),
+        ('max_body = "64k"', "limits.max_body", "whole number of bytes"),
+        ("authorise = 1", "limits.authorise", "unknown key"),
+    ],
+)
+def test_settings_limits_errors_name_the_key(
+    tmp_path: Path, line: str, key: str, problem: str
+) -> None:
+    error = config_error(tmp_path, MINIMAL + "\n[limits]\n" + line + "\n")
+    assert error.key == key
+    assert problem in str(error)
+
+
+def test_settings_limits_must_be_a_table(tmp_path: Path) -> None:
+    text = 'limits = "off"\n' + MINIMAL
+    assert config_error(tmp_path, text).key == "limits"
+
+
+def test_issuer_is_one_spelling_of_its_origin() -> None:
+    """HTTPS://Login.Example.COM is https: its cookies are Secure and __Host- like any other."""
+    settings = parse_settings({"issuer": "HTTPS://Login.Example.COM/"}, environ={})
+    assert settings.issuer == "https://login.example.com"
+    assert settings.secure_cookies
+    with pytest.raises(ConfigError, match="bare origin"):
+        parse_settings({"issuer": "https://user:pw@login.example.com"}, environ={})

@@ -22,13 +22,20 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from relay.core import Relay
-from relay.digests import new_verifier, s256
+from relay.digests import new_verifier, s256, sha256_hex
 from relay.errors import InvalidRequest
 from relay.params import query_params
 from relay.templating import render
 
 CLIENT_ID = "demo"
 STATE_COOKIE = "demo_state"
+
+
+def demo_key(state: str) -> str:
+    """The demo's login record, under the state's hash: the state is also its cookie's value."""
+    return f"demo:{sha256_hex(state)}"
+
+
 LOGIN_TTL = 15 * 60
 
 
@@ -50,7 +57,7 @@ async def login(request: Request) -> Response:
     verifier = new_verifier()
     nonce = secrets.token_urlsafe(24)
     await relay.store.create(
-        f"demo:{state}", {"verifier": verifier, "nonce": nonce, "started": time.time()}, LOGIN_TTL
+        demo_key(state), {"verifier": verifier, "nonce": nonce, "started": time.time()}, LOGIN_TTL
     )
     query = urlencode(
         {
@@ -100,7 +107,7 @@ async def finish(request: Request, relay: Relay) -> dict[str, Any]:
     cookie = request.cookies.get(STATE_COOKIE, "")
     if not state or not hmac.compare_digest(state.encode(), cookie.encode()):
         raise DemoError("The state does not match this browser's login (a CSRF check).")
-    pending = await relay.store.consume(f"demo:{state}")
+    pending = await relay.store.consume(demo_key(state))
     if pending is None:
         raise DemoError("This login was already finished or is too old. Start again.")
     if params.get("iss") != issuer:

@@ -12,13 +12,17 @@ machine, endpoint words chosen in the provider adapters. Never a URL, an id or a
                                                             provider answers, time to the last byte
     relay_open_streams{transport}                           live websockets and SSE streams now
     relay_store_errors_total                                requests refused: the store was down
+    relay_rate_limited_total{limit}                         requests refused by a rate limit
+    relay_rate_limiter_errors_total                         requests let through uncounted: the
+                                                            limiter's Redis did not answer
 
 How they are fed, each without the core knowing of Prometheus:
 - sessions: `Metrics` is the `SessionObserver` of `LoginSessions` (told of each start and move);
 - upstream: an httpx response hook on the relay's shared client, for requests that
   `request_json` labelled with an `Upstream` (a request extension);
 - streams: `open_stream()` around a stream, or `@counted_stream(...)` on a websocket handler;
-- store errors: the app's handler for StoreUnavailable.
+- store errors: the app's handler for StoreUnavailable;
+- rate limits: `Metrics` is the `LimitObserver` of `RateLimits` (relay/abuse/rates.py).
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ import httpx
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from starlette.requests import HTTPConnection
 
+from relay.abuse.rates import LIMIT_NAMES
 from relay.providers.base import UPSTREAM, Upstream
 from relay.sessions import LoginSession, Status
 
@@ -88,12 +93,25 @@ class Metrics:
             "Requests that failed because the store did not answer.",
             registry=self.registry,
         )
+        self.rate_limited = Counter(
+            "relay_rate_limited",
+            "Requests refused by a rate limit ([limits]), by limit.",
+            ["limit"],
+            registry=self.registry,
+        )
+        self.rate_limiter_errors = Counter(
+            "relay_rate_limiter_errors",
+            "Requests served without being counted: the rate limiter's Redis did not answer.",
+            registry=self.registry,
+        )
         # Series that exist from the start read 0 rather than missing, so rates and alerts work
         # before the first event.
         for provider in providers:
             self.sessions_created.labels(provider=provider)
         for transport in get_args(StreamTransport):
             self.open_streams.labels(transport=transport)
+        for limit in LIMIT_NAMES:
+            self.rate_limited.labels(limit=limit)
 
     # --- relay.sessions.service.SessionObserver -----------------------------------------------
 
@@ -107,6 +125,14 @@ class Metrics:
         self.sessions_ended.labels(status=session.status.value, provider=provider).inc()
         if session.status is Status.COMPLETED:
             self.logins_completed.labels(provider=provider, client=session.request.client_id).inc()
+
+    # --- relay.abuse.rates.LimitObserver ------------------------------------------------------
+
+    def rate_limit_refused(self, limit: str) -> None:
+        self.rate_limited.labels(limit=limit).inc()
+
+    def rate_limiter_failed(self) -> None:
+        self.rate_limiter_errors.inc()
 
     # --- upstream requests --------------------------------------------------------------------
 

@@ -103,6 +103,9 @@ def check_response_type(checked: Checked) -> None:
 
 
 def check_request_objects(checked: Checked) -> None:
+    """OpenID Connect Core §6: neither is supported, and neither may be ignored (§3.1.2.6);
+    discovery says so (request_parameter_supported, request_uri_parameter_supported false).
+    A request_uri is never fetched."""
     if "request" in checked.params:
         raise RequestNotSupported("request objects are not supported")
     if "request_uri" in checked.params:
@@ -149,7 +152,7 @@ def check_provider(checked: Checked) -> str:
             return allowed[0]
         raise ProviderChoiceNeeded
     if provider not in allowed:
-        raise InvalidRequest(f'provider "{provider[:64]}" is not enabled for this client')
+        raise InvalidRequest(f"provider {provider[:64]} is not enabled for this client")
     return provider
 
 
@@ -179,8 +182,11 @@ async def authorize(request: Request) -> Response:
             checked.redirect_uri, relay.settings.issuer, error, None, after_post=posted
         )
     try:
-        check_response_type(checked)
+        # Request objects first: a request made as JAR allows (RFC 9101 §5) carries response_type
+        # inside the object only, and the client must learn that objects are refused, not that
+        # response_type is missing.
         check_request_objects(checked)
+        check_response_type(checked)
         check_prompt(checked)
         scope = check_scope(checked)
         code_challenge = check_pkce(checked)
@@ -203,7 +209,7 @@ async def authorize(request: Request) -> Response:
         nonce=nonce,
         code_challenge=code_challenge,
     )
-    _, response = await start_login(relay, auth_request)
+    _, response = await start_login(request, relay, auth_request)
     return response
 
 

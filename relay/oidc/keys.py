@@ -55,6 +55,12 @@ class SigningKey:
         )
         return cls(key)
 
+    def private_der(self) -> bytes:
+        """The private key in PKCS#8 DER: one encoding per key, whichever PEM it was read from
+        (the derived data key of relay/core.py is made from it)."""
+        der: bytes = self._key.as_der(private=True)
+        return der
+
     def jwks(self) -> dict[str, Any]:
         public = self._key.as_dict(private=False)
         return {"keys": [{**public, "kid": self.kid, "use": "sig", "alg": "RS256"}]}

@@ -10,6 +10,17 @@ from relay.errors import OAuthError
 
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
+# RFC 6749 §4.1.2.1 and §5.2, RFC 6750 §3: error_description is printable ASCII without '"' and '\'.
+DESCRIPTION_CHARS = frozenset(chr(c) for c in range(0x20, 0x7F)) - {'"', "\\"}
+
+
+def description_text(text: str) -> str:
+    """`text` within the characters an error_description may hold: a double quote becomes a
+    single one, anything else outside the set a "?". Messages are written within it; this keeps
+    an echoed value (a client's parameter) from breaking the rule or a WWW-Authenticate header."""
+    text = text.replace('"', "'")
+    return "".join(c if c in DESCRIPTION_CHARS else "?" for c in text) or "?"
+
 
 def with_query(uri: str, params: dict[str, str | None]) -> str:
     """Add `params` to `uri`, keeping the query it already has (RFC 6749 §3.1.2)."""
@@ -42,7 +53,11 @@ def error_redirect(
     return redirect_to_client(
         redirect_uri,
         issuer,
-        {"error": error.error, "error_description": error.description, "state": state},
+        {
+            "error": error.error,
+            "error_description": description_text(error.description),
+            "state": state,
+        },
         after_post=after_post,
     )
 
@@ -54,7 +69,7 @@ def error_json(error: OAuthError, headers: dict[str, str] | None = None) -> JSON
     if error.status_code == 401:
         extra.setdefault("WWW-Authenticate", 'Basic realm="token", charset="UTF-8"')
     return JSONResponse(
-        {"error": error.error, "error_description": error.description},
+        {"error": error.error, "error_description": description_text(error.description)},
         status_code=error.status_code,
         headers={**NO_STORE, **extra},
     )

@@ -32,7 +32,7 @@ def check_grant_type(params: Params) -> None:
     if grant_type is None:
         raise InvalidRequest("grant_type is missing")
     if grant_type != "authorization_code":
-        raise UnsupportedGrantType(f'grant_type "{grant_type[:64]}" is not supported')
+        raise UnsupportedGrantType(f"grant_type {grant_type[:64]} is not supported")
 
 
 async def redeem_code(relay: Relay, code: str) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from starlette.responses import JSONResponse, Response
 from relay.core import Relay
 from relay.errors import InvalidRequest, InvalidToken, OAuthError
 from relay.oidc.codes import token_key
-from relay.oidc.responses import NO_STORE
+from relay.oidc.responses import NO_STORE, description_text
 from relay.oidc.token import profile_claims
 from relay.params import form_params
 from relay.sessions import Identity
@@ -42,9 +42,10 @@ async def bearer_token(request: Request) -> str | None:
 def refusal(error: OAuthError | None, status_code: int, description: str) -> JSONResponse:
     """RFC 6750 §3: the challenge names the error, except when no credentials came at all."""
     challenge = 'Bearer realm="userinfo"'
+    description = description_text(description)
     body = {"error_description": description}
     if error is not None:
-        challenge += f', error="{error.error}", error_description="{error.description}"'
+        challenge += f', error="{error.error}", error_description="{description}"'
         body = {"error": error.error, **body}
     return JSONResponse(
         body, status_code=status_code, headers={"WWW-Authenticate": challenge, **NO_STORE}

@@ -1,11 +1,14 @@
 """Binding: only the browser that started a login may finish it, only the phone that scanned
 may continue it, and only the browser that went to the provider may bring its answer back.
 
-Each cookie holds a random secret; the store keeps its SHA-256. A cookie's Path is its own
-prefix (`/sessions/{id}`, `/phone/{id}`, `/callback/{provider}`), so one browser can run several
-logins at once and sends each cookie only where it belongs. HttpOnly and SameSite=Lax: not
-readable by scripts, not sent on cross-site POSTs. Page actions (POST) and the live socket also
-refuse a foreign Origin, which SameSite=Lax alone would let through from a sibling subdomain.
+Each cookie holds a random secret; the store keeps its SHA-256. Each login (and each trip to a
+provider) has a cookie of its own, named after it, so one browser can run several logins at once.
+HttpOnly and SameSite=Lax: not readable by scripts, not sent on cross-site POSTs. When the issuer
+is https, cookies are Secure and `__Host-` prefixed: the browser then accepts them only from this
+exact host over https with Path=/ and no Domain, so a sibling subdomain or a network attacker on
+plain http cannot plant or overwrite one (RFC 6265bis §4.1.3.2). Page actions (POST) and the live
+streams also refuse a foreign Origin, which SameSite=Lax alone would let through from a sibling
+subdomain.
 """
 
 from __future__ import annotations
@@ -21,40 +24,56 @@ from relay.digests import sha256_hex
 from relay.sessions import LoginSession
 from relay.sessions.service import RECORD_GRACE
 
-DESKTOP_COOKIE = "relay_bind"
-PHONE_COOKIE = "relay_phone"
 URL_TOKEN = re.compile(r"[A-Za-z0-9_-]{16,64}")  # session ids and scan tickets in paths
 
 
-def _set(response: Response, relay: Relay, name: str, path: str, secret: str) -> None:
+def _name(secure: bool, role: str, of: str) -> str:
+    prefix = "__Host-" if secure else ""
+    return f"{prefix}relay_{role}_{sha256_hex(of)[:16]}"
+
+
+def desktop_cookie(relay: Relay, session_id: str) -> str:
+    return _name(relay.settings.secure_cookies, "bind", session_id)
+
+
+def phone_cookie(relay: Relay, session_id: str) -> str:
+    return _name(relay.settings.secure_cookies, "phone", session_id)
+
+
+def callback_cookie(relay: Relay, state: str) -> str:
+    """One cookie per trip to the provider, so two logins on one phone do not clash."""
+    return _name(relay.settings.secure_cookies, "cb", state)
+
+
+def _set(response: Response, relay: Relay, name: str, secret: str) -> None:
     response.set_cookie(
         name,
         secret,
         max_age=relay.settings.session_ttl + RECORD_GRACE,
-        path=path,
+        path="/",
         secure=relay.settings.secure_cookies,
         httponly=True,
         samesite="lax",
     )
 
 
+def forget(response: Response, relay: Relay, name: str) -> None:
+    """Remove a cookie whose login is over (a browser holds one per login until then)."""
+    response.delete_cookie(
+        name, path="/", secure=relay.settings.secure_cookies, httponly=True, samesite="lax"
+    )
+
+
 def set_desktop_cookie(response: Response, relay: Relay, session_id: str, secret: str) -> None:
-    _set(response, relay, DESKTOP_COOKIE, f"/sessions/{session_id}", secret)
+    _set(response, relay, desktop_cookie(relay, session_id), secret)
 
 
 def set_phone_cookie(response: Response, relay: Relay, session_id: str, secret: str) -> None:
-    _set(response, relay, PHONE_COOKIE, f"/phone/{session_id}", secret)
+    _set(response, relay, phone_cookie(relay, session_id), secret)
 
 
-def callback_cookie(state: str) -> str:
-    """One cookie per trip to the provider, so two logins on one phone do not clash."""
-    return f"relay_cb_{sha256_hex(state)[:16]}"
-
-
-def set_callback_cookie(
-    response: Response, relay: Relay, provider: str, state: str, secret: str
-) -> None:
-    _set(response, relay, callback_cookie(state), f"/callback/{provider}", secret)
+def set_callback_cookie(response: Response, relay: Relay, state: str, secret: str) -> None:
+    _set(response, relay, callback_cookie(relay, state), secret)
 
 
 def holds(connection: HTTPConnection, cookie: str, expected_hash: str | None) -> bool:

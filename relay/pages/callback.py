@@ -22,7 +22,7 @@ from starlette.responses import Response
 from relay.core import Relay
 from relay.errors import InvalidRequest, ProviderError
 from relay.observability.context import bind_session
-from relay.pages.binding import callback_cookie, holds
+from relay.pages.binding import callback_cookie, forget, holds
 from relay.pages.phone import outcome_page, trip_of, upstream_key
 from relay.params import query_params
 from relay.providers import Provider
@@ -76,7 +76,7 @@ async def callback(request: Request) -> Response:
             status_code=400,
             tone="warning",
         )
-    if not holds(request, callback_cookie(state), upstream["browser_hash"]):
+    if not holds(request, callback_cookie(relay, state), upstream["browser_hash"]):
         # Someone else's trip to the provider (a forwarded link): it must not sign in the
         # person who started it. Consuming the state above already ended that trip.
         return message_page(
@@ -88,7 +88,7 @@ async def callback(request: Request) -> Response:
             tone="error",
         )
     response = await finish(request, relay, provider, upstream, code, error, description)
-    response.delete_cookie(callback_cookie(state), path=f"/callback/{name}")
+    forget(response, relay, callback_cookie(relay, state))
     return response
 
 
@@ -109,13 +109,18 @@ async def finish(
         return outcome_page(request, session)
 
     config = relay.settings.providers.get(provider.name)
-    hide: list[str | None] = [config.client_secret if config else None, code]
+    # What a provider's words may quote back: its secret, the code, and what the relay sent it
+    # (an error redirect can quote the request it refuses: the state, the nonce).
+    hide: list[str | None] = [
+        config.client_secret if config else None,
+        code,
+        *(upstream.get(name) for name in ("state", "code_verifier", "nonce")),
+    ]
     try:
         if error is not None:
             raise ProviderError(reason_of(error), description or f"the provider answered {error}")
         assert code is not None
         trip = trip_of(upstream)
-        hide.append(trip.code_verifier)
         grant = await provider.exchange_code(code, trip)
         hide.extend(tokens_in(grant))
         identity = await provider.fetch_identity(grant, trip)

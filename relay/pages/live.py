@@ -20,7 +20,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from relay.core import Relay
 from relay.observability.metrics import counted_stream
-from relay.pages.binding import DESKTOP_COOKIE, holds, same_origin, session_in_path
+from relay.pages.binding import desktop_cookie, holds, same_origin, session_in_path
 from relay.pages.status_stream import Draining, draining, status_changes
 from relay.sessions import FINAL, Status
 
@@ -39,7 +39,7 @@ async def live(websocket: WebSocket) -> None:
     if not same_origin(websocket, relay):
         await websocket.close(POLICY_VIOLATION, "foreign origin")
         return
-    if not holds(websocket, DESKTOP_COOKIE, session.binding_hash):
+    if not holds(websocket, desktop_cookie(relay, session.id), session.binding_hash):
         await websocket.close(POLICY_VIOLATION, "this browser did not start the login")
         return
     with contextlib.suppress(WebSocketDisconnect):

@@ -11,12 +11,14 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from relay.core import Relay
+from relay.crossdevice import DesktopContext
 from relay.digests import sha256_hex
 from relay.errors import AccessDenied, InvalidTransition
 from relay.oidc.codes import issue_code
 from relay.oidc.responses import error_redirect, redirect_to_client
 from relay.pages.binding import (
-    DESKTOP_COOKIE,
+    desktop_cookie,
+    forget,
     holds,
     same_origin,
     session_in_path,
@@ -59,7 +61,13 @@ async def bound_session(request: Request) -> LoginSession | Response:
             status_code=403,
             tone="error",
         )
-    if not holds(request, DESKTOP_COOKIE, session.binding_hash):
+    cookie = desktop_cookie(relay, session.id)
+    if not holds(request, cookie, session.binding_hash):
+        if session.final and cookie not in request.cookies:
+            # Its cookie went when the browser went back to the app (resume): over, not foreign.
+            return (
+                already_finished(request) if session.status is Status.COMPLETED else ended(request)
+            )
         return message_page(
             request,
             "This sign-in belongs to another browser",
@@ -72,7 +80,7 @@ async def bound_session(request: Request) -> LoginSession | Response:
 
 
 def scan_url(relay: Relay, session: LoginSession) -> str:
-    return relay.settings.url(f"/s/{session.ticket}")
+    return relay.settings.url(f"/s/{relay.sessions.ticket(session)}")
 
 
 async def login_page(request: Request) -> Response:
@@ -97,6 +105,7 @@ async def login_page(request: Request) -> Response:
             "expires_at_ms": int(session.expires_at * 1000),
             "remaining": "{}:{:02d}".format(*divmod(remaining, 60)),
             "sandbox": provider.kind == "sandbox",
+            "match_code": session.match_code,
         },
     )
 
@@ -116,8 +125,10 @@ async def resume(request: Request) -> Response:
             session = await relay.sessions.get(session.id)
         else:
             code = await issue_code(relay, session)
-            return redirect_to_client(
-                back.redirect_uri, issuer, {"code": code, "state": back.state}
+            return leaving(
+                relay,
+                session,
+                redirect_to_client(back.redirect_uri, issuer, {"code": code, "state": back.state}),
             )
     if session.status is Status.EXPIRED and not await relay.store.create(
         successor_key(session.id), {"returned": True}, RECORD_GRACE
@@ -127,10 +138,31 @@ async def resume(request: Request) -> Response:
             return RedirectResponse(f"/sessions/{decided['session_id']}", status_code=303)
     if session.status in (Status.DENIED, Status.FAILED, Status.CANCELLED, Status.EXPIRED):
         description = session.message or STATUS_TEXT[session.status]
-        return error_redirect(back.redirect_uri, issuer, AccessDenied(description), back.state)
+        return leaving(
+            relay,
+            session,
+            error_redirect(back.redirect_uri, issuer, AccessDenied(description), back.state),
+        )
     if session.status is Status.COMPLETED:
         return already_finished(request)
     return RedirectResponse(f"/sessions/{session.id}", status_code=303)  # still waiting
+
+
+def leaving(relay: Relay, session: LoginSession, response: Response) -> Response:
+    """The browser goes back to the app with the outcome: the login's cookie is no longer
+    needed (a browser would otherwise carry one per login until each expires)."""
+    forget(response, relay, desktop_cookie(relay, session.id))
+    return response
+
+
+def ended(request: Request) -> Response:
+    return message_page(
+        request,
+        "This sign-in has ended",
+        "Go back to the app you were signing in to and start again.",
+        status_code=409,
+        tone="warning",
+    )
 
 
 def already_finished(request: Request) -> Response:
@@ -169,11 +201,18 @@ async def cancel(request: Request) -> Response:
 
 
 async def start_login(
-    relay: Relay, auth_request: AuthorizationRequest
+    request: Request, relay: Relay, auth_request: AuthorizationRequest
 ) -> tuple[LoginSession, Response]:
-    """Start a LoginSession, bind it to this browser, and send it to its login page."""
+    """Start a LoginSession, bind it to this browser, and send it to its login page. The
+    browser's address and User-Agent go with it, for the phone to show (relay/crossdevice/)."""
     secret = secrets.token_urlsafe(32)
-    session = await relay.sessions.start(auth_request, sha256_hex(secret))
+    client = relay.settings.clients[auth_request.client_id]
+    session = await relay.sessions.start(
+        auth_request,
+        sha256_hex(secret),
+        desktop=DesktopContext.of(request),
+        match_code=client.match_code,
+    )
     response = RedirectResponse(f"/sessions/{session.id}", status_code=303)
     set_desktop_cookie(response, relay, session.id, secret)
     return session, response
@@ -198,14 +237,8 @@ async def refresh(request: Request) -> Response:
     if not await relay.store.create(key, {}, RECORD_GRACE):
         decided = await relay.store.get(key) or {}
         if decided.get("returned"):
-            return message_page(
-                request,
-                "This sign-in has ended",
-                "Go back to the app you were signing in to and start again.",
-                status_code=409,
-                tone="warning",
-            )
+            return ended(request)
         return RedirectResponse(f"/sessions/{decided.get('session_id', session.id)}", 303)
-    fresh, response = await start_login(relay, session.request)
+    fresh, response = await start_login(request, relay, session.request)
     await relay.store.put(key, {"session_id": fresh.id}, RECORD_GRACE)
     return response

@@ -1,38 +1,46 @@
 """The phone face: the URL inside the QR, the page that says who is asking, and the hop to the
 provider.
 
-GET /s/{ticket} consumes the ticket (a QR scans once), marks the session scanned, binds this phone
-with a cookie and sends it to /phone/{id}, which reloads safely. Continue goes to the provider's
-authorization URL with a fresh upstream state and PKCE verifier, kept in the store (under the
-state's hash) until the callback consumes them, and binds this browser to that trip with one more
-cookie, so the provider's answer counts only in the browser that asked (RFC 9700 §4.7.1).
+GET /s/{ticket} checks the ticket (the QR's current one: relay/sessions/tickets.py), marks the
+session scanned (once: a second scan changes nothing), binds this phone with a cookie and sends it
+to /phone/{id}, which reloads safely. That page tells who is asking (the app, the computer's
+browser, address, rough location and time) before anything happens, and, with `match_code`, offers
+three numbers of which only the screen's continues (relay/crossdevice/). Continue goes to the
+provider's authorization URL with a fresh upstream state and PKCE verifier, kept in the store
+(under the state's hash) until the callback consumes them, and binds this browser to that trip with
+one more cookie, so the provider's answer counts only in the browser that asked (RFC 9700 §4.7.1).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import hmac
 import logging
 import secrets
+from datetime import UTC, datetime
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from relay.core import Relay
+from relay.crossdevice import describe_agent, same_network
 from relay.digests import new_verifier, sha256_hex
-from relay.errors import ProviderError
+from relay.errors import InvalidRequest, ProviderError
 from relay.observability.context import bind_session
 from relay.pages.binding import (
-    PHONE_COOKIE,
     URL_TOKEN,
     holds,
+    phone_cookie,
     same_origin,
     session_in_path,
     set_callback_cookie,
     set_phone_cookie,
 )
+from relay.params import form_params
 from relay.providers import Trip
 from relay.sessions import LoginSession, Status
+from relay.settings import ClientConfig
 from relay.templating import message_page, render
 
 log = logging.getLogger("relay.phone")
@@ -49,35 +57,79 @@ def callback_url(relay: Relay, provider: str) -> str:
 async def scan(request: Request) -> Response:
     relay: Relay = request.app.state.relay
     ticket = request.path_params["ticket"]
-    secret = secrets.token_urlsafe(32)
-    session = None
-    if URL_TOKEN.fullmatch(ticket):
-        wrong_app = await needs_other_app(request, relay, ticket)
-        if wrong_app is not None:
-            return wrong_app
-        session = await relay.sessions.scan(ticket, sha256_hex(secret))
-    if session is None:
+    holder = await relay.sessions.ticket_holder(ticket) if URL_TOKEN.fullmatch(ticket) else None
+    if holder is None:
+        return stale_code(request)
+    bind_session(holder.id)  # the path holds only the (masked) ticket
+    if holder.status is not Status.PENDING:
+        if holds(request, phone_cookie(relay, holder.id), holder.phone_hash):
+            # This phone scanned it: it came back (the Back button); where it left off.
+            return RedirectResponse(f"/phone/{holder.id}", status_code=303)
+        if holder.phone_hash is None:  # ended unscanned: expired or cancelled
+            return stale_code(request)
         return message_page(
             request,
-            "This QR code cannot be used",
-            "It has expired or was scanned already. Scan the code on the screen again, or "
-            "refresh it there if it says it has expired.",
-            status_code=404,
+            "This QR code was scanned already",
+            "Each code can be scanned once, and another phone scanned this one. Nothing was "
+            "changed. If you are signing in, look at the screen: it shows what to do next.",
+            status_code=409,
             tone="warning",
         )
-    bind_session(session.id)  # the path holds only the (masked) ticket
+    wrong_app = needs_other_app(request, relay, holder)
+    if wrong_app is not None:
+        return wrong_app
+    if far_away(request, relay, holder) and client_of(relay, holder).same_network == "require":
+        return not_nearby(request)
+    secret = secrets.token_urlsafe(32)
+    session = await relay.sessions.scan(ticket, sha256_hex(secret))
+    if session is None:  # the code changed, or another phone was quicker, since the check
+        return stale_code(request)
     response = RedirectResponse(f"/phone/{session.id}", status_code=303)
     set_phone_cookie(response, relay, session.id, secret)
     return response
 
 
-async def needs_other_app(request: Request, relay: Relay, ticket: str) -> Response | None:
+def stale_code(request: Request) -> Response:
+    return message_page(
+        request,
+        "This QR code is no longer valid",
+        "The code on the screen changes while it waits, or the sign-in has ended. Scan the "
+        "code that is on the screen now, or start again there.",
+        status_code=404,
+        tone="warning",
+    )
+
+
+def client_of(relay: Relay, session: LoginSession) -> ClientConfig:
+    return relay.settings.clients[session.request.client_id]
+
+
+def far_away(request: Request, relay: Relay, session: LoginSession) -> bool:
+    """Whether this phone is not known to be on the network of the screen that asked
+    (relay/crossdevice/network.py): another network, or an address unknown on either side
+    (which "require" must not wave through). Only asked for clients with `same_network` on."""
+    if client_of(relay, session).same_network == "off":
+        return False
+    phone_ip = request.client.host if request.client else None
+    return same_network(session.desktop_ip, phone_ip) is not True
+
+
+def not_nearby(request: Request) -> Response:
+    return message_page(
+        request,
+        "Scan from the same network as the screen",
+        "This sign-in works only from a phone on the same network as the screen that shows the "
+        "code (the same Wi-Fi, for example). If the screen is not in front of you, someone may "
+        "be trying to sign in as you: do not continue.",
+        status_code=403,
+        tone="error",
+    )
+
+
+def needs_other_app(request: Request, relay: Relay, session: LoginSession) -> Response | None:
     """WeChat's sign-in works only inside WeChat. A QR scanned with the camera opens the phone's
-    ordinary browser: say so there, before the ticket is used, so that a scan from WeChat
-    itself still works."""
-    session = await relay.sessions.for_ticket(ticket)
-    if session is None:
-        return None
+    ordinary browser: say so there, before the scan counts, so that a scan from WeChat itself
+    still works."""
     app = relay.providers[session.request.provider].app_only
     if app is None or app.user_agent_marker in request.headers.get("user-agent", ""):
         return None
@@ -95,7 +147,7 @@ async def scanned_on_this_phone(request: Request) -> LoginSession | Response:
     otherwise the page to show instead (a refusal, or the outcome)."""
     relay: Relay = request.app.state.relay
     session = await session_in_path(request)
-    if session is None or not holds(request, PHONE_COOKIE, session.phone_hash):
+    if session is None or not holds(request, phone_cookie(relay, session.id), session.phone_hash):
         return message_page(
             request,
             "This sign-in is not on this phone",
@@ -155,14 +207,34 @@ async def phone_page(request: Request) -> Response:
     session = await scanned_on_this_phone(request)
     if isinstance(session, Response):
         return session
+    return decision_page(request, relay, session)
+
+
+def decision_page(
+    request: Request, relay: Relay, session: LoginSession, *, status_code: int = 200
+) -> Response:
+    """Who is asking, and Continue or "This wasn't me" (or the three numbers to pick from)."""
+    client = client_of(relay, session)
+    started = datetime.fromtimestamp(session.created_at, UTC)
+    minutes = max(0, int(relay.sessions.now() - session.created_at) // 60)
     return render(
         request,
         "phone.html",
         {
             "session": session,
-            "client": relay.settings.clients[session.request.client_id],
+            "client": client,
             "provider": relay.providers[session.request.provider],
+            "browser": describe_agent(session.desktop_agent),
+            "ip": session.desktop_ip,
+            "place": relay.locator.locate(session.desktop_ip),
+            "started_iso": started.isoformat().replace("+00:00", "Z"),
+            "started": started.strftime("%H:%M UTC"),
+            "ago": "just now"
+            if minutes == 0
+            else f"{minutes} minute{'s' if minutes > 1 else ''} ago",
+            "far_away": far_away(request, relay, session),
         },
+        status_code=status_code,
     )
 
 
@@ -171,6 +243,23 @@ async def continue_to_provider(request: Request) -> Response:
     session = await scanned_on_this_phone(request)
     if isinstance(session, Response):
         return session
+    if far_away(request, relay, session) and client_of(relay, session).same_network == "require":
+        return not_nearby(request)
+    if session.match_code is not None:
+        try:
+            pick = (await form_params(request)).get("pick", max_chars=8)
+        except InvalidRequest:
+            pick = None
+        if pick is None or not pick.isdigit():
+            return decision_page(request, relay, session, status_code=400)
+        if not hmac.compare_digest(pick.encode(), str(session.match_code).encode()):
+            session = await relay.sessions.settle(
+                session,
+                Status.DENIED,
+                reason="wrong_code",
+                message="The number picked on the phone did not match the screen.",
+            )
+            return outcome_page(request, session)
     provider = relay.providers[session.request.provider]
     trip = Trip(
         state=secrets.token_hex(20),  # letters and digits only: WeChat's rule for state
@@ -199,7 +288,7 @@ async def continue_to_provider(request: Request) -> Response:
     ttl = max(session.expires_at - relay.sessions.now(), 1)
     await relay.store.create(upstream_key(trip.state), record, ttl)
     response = RedirectResponse(location, status_code=303)
-    set_callback_cookie(response, relay, provider.name, trip.state, browser)
+    set_callback_cookie(response, relay, trip.state, browser)
     return response
 
 

@@ -1,50 +1,50 @@
 """QR codes as inline SVG, rendered once per scan URL and cached.
 
-The stock `qrcode` SVG factory tries all eight masks and builds an XML tree (bench/bench_qr.py
-measures it); a fixed mask and a single hand-assembled <path> over the module matrix is several
-times cheaper. Any of the eight masks gives a valid code (ISO/IEC 18004 §7.8); the trial only
-picks the one with the lowest penalty score, which matters little for a short URL shown large.
+The modules come from zxing-cpp's encoder (C++; error correction level M, the mask chosen by the
+standard's penalty rules), several times quicker than the pure-Python `qrcode` package, which
+matters since the QR rotates: every `qr_rotate` seconds each waiting login's live stream renders
+a new code (bench/bench_qr.py). The SVG is a single hand-assembled <path>, one run of dark modules
+per segment, with the quiet zone the standard asks for.
 """
 
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import cast
 
-import qrcode
-from qrcode.constants import ERROR_CORRECT_M
+import zxingcpp
 
 QUIET_ZONE = 4  # modules of white border, as the standard asks
+DARK, LIGHT = b"\x00", b"\xff"  # zxing-cpp's image: one byte per module
 
 
-def matrix(data: str) -> list[list[bool]]:
-    code = qrcode.QRCode(error_correction=ERROR_CORRECT_M, border=0, mask_pattern=2)
-    code.add_data(data)
-    code.make(fit=True)
-    rows: list[list[bool]] = code.get_matrix()
-    return rows
+def dark_runs(data: str) -> tuple[int, list[tuple[int, int, int]]]:
+    """The code's size in modules, and its dark runs as (row, first column, length)."""
+    code = zxingcpp.create_barcode(data, zxingcpp.BarcodeFormat.QRCode, ec_level="M")
+    image = code.to_image(scale=1, add_quiet_zones=False)
+    height, width = image.shape
+    pixels = bytes(cast(bytes, image))  # row by row
+    runs = []
+    for y in range(height):
+        row = pixels[y * width : (y + 1) * width]
+        start = row.find(DARK)
+        while start != -1:
+            end = row.find(LIGHT, start)
+            end = width if end == -1 else end
+            runs.append((y, start, end - start))
+            start = row.find(DARK, end)
+    return width, runs
 
 
 @lru_cache(maxsize=2048)
 def qr_svg(data: str) -> str:
     """An SVG of the QR code for `data`: one path, one run of dark modules per segment."""
-    rows = matrix(data)
-    size = len(rows) + 2 * QUIET_ZONE
-    segments = []
-    for y, row in enumerate(rows):
-        x = 0
-        while x < len(row):
-            if row[x]:
-                start = x
-                while x < len(row) and row[x]:
-                    x += 1
-                segments.append(
-                    f"M{start + QUIET_ZONE} {y + QUIET_ZONE}h{x - start}v1h-{x - start}z"
-                )
-            else:
-                x += 1
+    modules, runs = dark_runs(data)
+    size = modules + 2 * QUIET_ZONE
+    path = "".join(f"M{x + QUIET_ZONE} {y + QUIET_ZONE}h{n}v1h-{n}z" for y, x, n in runs)
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {size} {size}" '
         f'shape-rendering="crispEdges" class="qr" aria-hidden="true">'
         f'<rect width="{size}" height="{size}" fill="#fff"/>'
-        f'<path fill="#000" d="{"".join(segments)}"/></svg>'
+        f'<path fill="#000" d="{path}"/></svg>'
     )

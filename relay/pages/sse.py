@@ -26,7 +26,7 @@ from starlette.types import Receive, Scope, Send
 
 from relay.core import Relay
 from relay.events import Event
-from relay.pages.binding import DESKTOP_COOKIE, holds, same_origin, session_in_path
+from relay.pages.binding import desktop_cookie, holds, same_origin, session_in_path
 from relay.pages.status_stream import Draining, draining, status_changes
 
 KEEPALIVE = 15.0  # seconds between keep-alive comments while waiting
@@ -42,7 +42,7 @@ async def events(request: Request) -> Response:
         return refused(404, "unknown login session")
     if not same_origin(request, relay):
         return refused(403, "foreign origin")
-    if not holds(request, DESKTOP_COOKIE, session.binding_hash):
+    if not holds(request, desktop_cookie(relay, session.id), session.binding_hash):
         return refused(403, "this browser did not start the login")
     return EventStream(relay, session.id, draining(request))
 

@@ -3,8 +3,14 @@ a final status. The websocket (live.py) and Server-Sent Events (sse.py) both sen
 
 It subscribes first and reads the state second (nothing is lost in between). Events only wake it
 up: the stored session is the truth, read again on each wake-up and passed on when its status
-changed (an event seen twice, or one for a change already read, sends nothing). The only timer is
-the wait for the session's expiry (find() moves it to expired when due); no loop polls the store.
+changed (an event seen twice, or one for a change already read, sends nothing). The only timers
+are the wait for the session's expiry (find() moves it to expired when due) and, while the login
+waits for a scan, the next QR: every `qr_rotate` seconds the stream sends the new code's URL
+(`{"status": "pending", "scan_url": ...}`; relay/sessions/tickets.py), which the page draws
+itself (static/qr.js): some 80 bytes a message rather than a 5 KB SVG, and no encoding on the
+server, which matters with thousands of logins waiting in one process. The first event of a
+pending login carries the current URL too, so a page that reconnects after a while shows the
+right code. No loop polls the store.
 
 When the process is told to stop (SIGTERM: relay/app.py sets the app's `Draining`), every stream
 ends at once, so that the server can exit and the page reconnects to another process; the caller
@@ -22,7 +28,7 @@ from starlette.requests import HTTPConnection
 
 from relay.core import Relay
 from relay.events import Event
-from relay.sessions import LoginSession
+from relay.sessions import LoginSession, Status
 from relay.sessions.service import event_of
 
 # How long past the expiry to wake up, so that find() surely sees the session as due.
@@ -59,6 +65,13 @@ class Draining:
         return watcher
 
 
+def with_code(relay: Relay, session: LoginSession, event: Event, ticket: str) -> Event:
+    """`event` plus the scan URL of `ticket` (the QR to draw), while the login waits."""
+    if session.status is not Status.PENDING:
+        return event
+    return {**event, "scan_url": relay.settings.url(f"/s/{ticket}")}
+
+
 def draining(connection: HTTPConnection) -> Draining:
     """The app's Draining (relay/app.py)."""
     found: Draining = connection.app.state.draining
@@ -87,12 +100,17 @@ async def status_changes(
             session: LoginSession | None = await relay.sessions.find(session_id)
             if session is None:
                 return
-            yield event_of(session)
+            shown = relay.sessions.ticket(session)  # the QR this event shows
+            yield with_code(relay, session, event_of(session), shown)
             sent = session.status
             while not session.final and not stopped.done():
                 if waiting is None:
                     waiting = asyncio.ensure_future(subscription.get())
-                timeout = max(session.expires_at - relay.sessions.now(), 0) + EXPIRY_SLACK
+                due = session.expires_at
+                next_code = relay.sessions.next_ticket_at(session)
+                if session.status is Status.PENDING and next_code is not None:
+                    due = min(due, next_code)
+                timeout = max(due - relay.sessions.now(), 0) + EXPIRY_SLACK
                 done, _ = await asyncio.wait(
                     {waiting, gone, stopped}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
                 )
@@ -103,6 +121,13 @@ async def status_changes(
                     return  # the process is stopping: the caller tells the page to reconnect
                 if waiting in done:
                     waiting = None  # consumed; the next turn waits for the next event
+                elif relay.sessions.now() < session.expires_at:
+                    # Only the next QR is due: it follows from what we hold; nothing to read.
+                    code = relay.sessions.ticket(session)
+                    if code != shown:
+                        shown = code
+                        yield with_code(relay, session, event_of(session), code)
+                    continue
                 # An event, or the expiry is due: read the truth, pass it on when it changed.
                 latest = await relay.sessions.find(session_id)
                 if latest is None:
@@ -111,6 +136,11 @@ async def status_changes(
                 if session.status != sent:
                     yield event_of(session)
                     sent = session.status
+                elif session.status is Status.PENDING:
+                    code = relay.sessions.ticket(session)
+                    if code != shown:
+                        shown = code
+                        yield with_code(relay, session, event_of(session), code)
     finally:
         gone.cancel()
         stopped.cancel()

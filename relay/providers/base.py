@@ -293,10 +293,14 @@ def number(value: Any) -> int | None:
 
 # --- what may be said -----------------------------------------------------------------------------
 
-# `name=value`, `name: value` or `"name": "value"` for a parameter that carries a secret.
+# `name=value`, `name: value` or `"name": "value"` for a parameter that carries a secret, and
+# the credentials of an Authorization header a provider quotes back ("Basic <base64 of
+# id:secret>", "Bearer <token>"; a credential has a digit or a sign, a word like "authentication"
+# is kept): the hidden values cannot be found in those as they are.
 SECRET_PAIR = re.compile(
     r"(?i)\b(client_secret|app_?secret|secret|code_verifier|code|access_token|refresh_token"
     r"|id_token|token|password)([\"']?\s*[=:]\s*[\"']?)([^\s&\"',;}]+)"
+    r"|\b(basic|bearer)(\s+)((?=[A-Za-z]*[0-9._~+/=-])[A-Za-z0-9._~+/=-]{8,})"
 )
 
 
@@ -313,9 +317,12 @@ def redact(text: str, hide: Iterable[object] = ()) -> str:
         values.update((value, quote(value, safe=""), quote_plus(value)))
     for value in sorted(values, key=len, reverse=True):
         text = text.replace(value, REDACTED)
-    return SECRET_PAIR.sub(
-        lambda m: m.group(0) if m.group(3) == REDACTED else f"{m[1]}{m[2]}{REDACTED}", text
-    )
+    return SECRET_PAIR.sub(redacted_pair, text)
+
+
+def redacted_pair(found: re.Match[str]) -> str:
+    name, separator, value = found.group(1, 2, 3) if found[1] else found.group(4, 5, 6)
+    return found[0] if value == REDACTED else f"{name}{separator}{REDACTED}"
 
 
 def shorten(text: str, limit: int = MAX_WORDS) -> str:

@@ -106,8 +106,12 @@ class LoginSession:
     updated_at: float
     expires_at: float
     binding_hash: str  # SHA-256 of the desktop's binding cookie
-    ticket: str  # the current scan ticket, inside the QR
+    ticket_key: str  # the key of the scan tickets inside the QR (relay/sessions/tickets.py)
     phone_hash: str | None = None  # SHA-256 of the phone's cookie, once scanned
+    desktop_ip: str | None = None  # who asked, as the phone is told (relay/crossdevice/)
+    desktop_agent: str | None = None
+    match_code: int | None = None  # the number on the screen, with match_code = true
+    match_choices: tuple[int, ...] = ()  # the numbers the phone offers
     identity: Identity | None = None
     auth_time: float | None = None
     reason: str | None = None  # machine word on failed/denied (access_denied, invalid_code, ...)
@@ -126,8 +130,12 @@ class LoginSession:
             "updated_at": self.updated_at,
             "expires_at": self.expires_at,
             "binding_hash": self.binding_hash,
-            "ticket": self.ticket,
+            "ticket_key": self.ticket_key,
             "phone_hash": self.phone_hash,
+            "desktop_ip": self.desktop_ip,
+            "desktop_agent": self.desktop_agent,
+            "match_code": self.match_code,
+            "match_choices": list(self.match_choices),
             "identity": self.identity.to_record() if self.identity else None,
             "auth_time": self.auth_time,
             "reason": self.reason,
@@ -145,8 +153,12 @@ class LoginSession:
             updated_at=record["updated_at"],
             expires_at=record["expires_at"],
             binding_hash=record["binding_hash"],
-            ticket=record["ticket"],
+            ticket_key=record["ticket_key"],
             phone_hash=record.get("phone_hash"),
+            desktop_ip=record.get("desktop_ip"),
+            desktop_agent=record.get("desktop_agent"),
+            match_code=record.get("match_code"),
+            match_choices=tuple(record.get("match_choices") or ()),
             identity=Identity.from_record(identity) if identity else None,
             auth_time=record.get("auth_time"),
             reason=record.get("reason"),

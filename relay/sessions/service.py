@@ -7,6 +7,7 @@ read, a scan, the desktop's live stream when its timer runs out). No loop polls 
 from __future__ import annotations
 
 import dataclasses
+import logging
 import secrets
 import time
 from collections.abc import Callable
@@ -14,7 +15,7 @@ from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from relay.digests import sha256_hex
+from relay.crossdevice import DesktopContext, new_match
 from relay.errors import InvalidTransition, SessionNotFound
 from relay.events import Event, Events, Subscription
 from relay.sessions.model import (
@@ -24,7 +25,17 @@ from relay.sessions.model import (
     LoginSession,
     Status,
 )
+from relay.sessions.tickets import (
+    matches,
+    period,
+    period_ends_at,
+    session_id_of,
+    ticket_for,
+    valid_periods,
+)
 from relay.store import Store
+
+log = logging.getLogger("relay.sessions")
 
 # Records outlive the login by this much, so that an expired or finished session can still show
 # its outcome, be refreshed, or answer a late websocket.
@@ -36,10 +47,6 @@ RESUME_WINDOW = 60  # seconds
 
 def session_key(session_id: str) -> str:
     return f"session:{session_id}"
-
-
-def ticket_key(ticket: str) -> str:
-    return f"ticket:{sha256_hex(ticket)}"  # the store holds no usable ticket as a key
 
 
 def channel(session_id: str) -> str:
@@ -75,21 +82,33 @@ class LoginSessions:
         events: Events,
         *,
         ttl: float,  # seconds a QR login may stay open (settings.session_ttl)
+        qr_rotate: int = 0,  # seconds between new scan tickets while pending (settings.qr_rotate)
         clock: Callable[[], float] = time.time,
         observer: SessionObserver | None = None,
     ) -> None:
         self.store = store
         self.events = events
         self.ttl = ttl
+        self.qr_rotate = qr_rotate
         self._clock = clock
         self._observer = observer
 
     def now(self) -> float:
         return self._clock()
 
-    async def start(self, request: AuthorizationRequest, binding_hash: str) -> LoginSession:
-        """A new pending session and its scan ticket."""
+    async def start(
+        self,
+        request: AuthorizationRequest,
+        binding_hash: str,
+        *,
+        desktop: DesktopContext | None = None,
+        match_code: bool = False,
+    ) -> LoginSession:
+        """A new pending session, with the key of its scan tickets; with `match_code`, the
+        number the phone must pick (relay/crossdevice/matching.py)."""
         now = self._clock()
+        desktop = desktop or DesktopContext()
+        code, choices = new_match() if match_code else (None, ())
         session = LoginSession(
             id=secrets.token_urlsafe(16),
             request=request,
@@ -98,12 +117,15 @@ class LoginSessions:
             updated_at=now,
             expires_at=now + self.ttl,
             binding_hash=binding_hash,
-            ticket=secrets.token_urlsafe(16),
+            ticket_key=secrets.token_urlsafe(32),
+            desktop_ip=desktop.ip,
+            desktop_agent=desktop.user_agent,
+            match_code=code,
+            match_choices=choices,
         )
         await self.store.create(
             session_key(session.id), session.to_record(), self.ttl + RECORD_GRACE
         )
-        await self.store.create(ticket_key(session.ticket), {"session_id": session.id}, self.ttl)
         if self._observer is not None:
             self._observer.started(session)
         return session
@@ -113,7 +135,14 @@ class LoginSessions:
         if record is None:
             return None
         try:
-            return await self.expire_if_due(LoginSession.from_record(record))
+            session = LoginSession.from_record(record)
+        except (KeyError, TypeError, ValueError) as exc:
+            # Written by another version of the relay (during an upgrade), or damaged: the
+            # login cannot go on, which its page says; never a 500.
+            log.warning("unreadable login session record, treated as absent: %r", exc)
+            return None
+        try:
+            return await self.expire_if_due(session)
         except SessionNotFound:  # its TTL ran out between the read and the expiry
             return None
 
@@ -179,25 +208,44 @@ class LoginSessions:
         if session.final or self._clock() < session.expires_at:
             return session
         try:
-            return await self.transition(session, Status.EXPIRED)
+            # Who signed in goes with the login: an approval nobody came back for is not kept
+            # for the record's grace period.
+            return await self.transition(session, Status.EXPIRED, identity=None, auth_time=None)
         except InvalidTransition:
             # Someone else moved it meanwhile (possibly to expired): report what is stored now.
             return await self.get(session.id)
 
+    def ticket(self, session: LoginSession) -> str:
+        """The scan ticket the QR shows now (relay/sessions/tickets.py)."""
+        number = period(session.created_at, self._clock(), self.qr_rotate)
+        return ticket_for(session.id, session.ticket_key, number)
+
+    def next_ticket_at(self, session: LoginSession) -> float | None:
+        """When the QR changes next; None when it does not rotate."""
+        number = period(session.created_at, self._clock(), self.qr_rotate)
+        return period_ends_at(session.created_at, number, self.qr_rotate)
+
+    async def ticket_holder(self, ticket: str) -> LoginSession | None:
+        """The session a ticket of the current QR (or the one just before, within its grace)
+        belongs to, whatever its status; None for anything else. Uses nothing up."""
+        session_id = session_id_of(ticket)
+        session = await self.find(session_id) if session_id else None
+        if session is None:
+            return None
+        periods = valid_periods(session.created_at, self._clock(), self.qr_rotate)
+        return session if matches(ticket, session.id, session.ticket_key, periods) else None
+
     async def for_ticket(self, ticket: str) -> LoginSession | None:
         """The pending session a scan ticket belongs to, without using the ticket."""
-        record = await self.store.get(ticket_key(ticket))
-        session = await self.find(record["session_id"]) if record else None
+        session = await self.ticket_holder(ticket)
         return session if session is not None and session.status is Status.PENDING else None
 
     async def scan(self, ticket: str, phone_hash: str) -> LoginSession | None:
-        """The phone opened the QR's URL: consume the ticket (once) and mark the session scanned.
-        None when the ticket is unknown, used or expired; then nothing changes."""
-        record = await self.store.consume(ticket_key(ticket))
-        if record is None:
-            return None
-        session = await self.find(record["session_id"])
-        if session is None or session.status is not Status.PENDING:
+        """The phone opened the QR's URL: mark the session scanned (once: the compare-and-set
+        from pending lets one scan through). None when the ticket is unknown, stale (the QR has
+        changed since) or its session no longer pending; then nothing changes."""
+        session = await self.for_ticket(ticket)
+        if session is None:
             return None
         try:
             return await self.transition(session, Status.SCANNED, phone_hash=phone_hash)

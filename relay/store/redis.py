@@ -97,7 +97,9 @@ class RedisStore:
             return False
 
     async def close(self) -> None:
-        await self._client.aclose()
+        # The pool too (open_backends made it for this store and the events, which close first):
+        # otherwise its sockets stay open until garbage collection.
+        await self._client.aclose(close_connection_pool=True)
 
 
 def _load(raw: Any) -> Record | None:

@@ -11,8 +11,8 @@ from urllib.parse import urlencode, urlsplit
 import httpx
 import pytest
 
-from relay.store.memory import MemoryStore
 from tests.flows import Relay, pkce, query_of
+from tests.store.raw import memory_store_of
 
 RP_REDIRECT = "https://rp.example/callback"
 REFUSED_PAGE = "This sign-in request cannot be used"
@@ -20,9 +20,7 @@ REFUSED_PAGE = "This sign-in request cannot be used"
 
 def stored(relay: Relay) -> int:
     """How many records the memory store holds (sessions, tickets, codes, tokens)."""
-    store = relay.core.store
-    assert isinstance(store, MemoryStore)
-    return len(store)
+    return len(memory_store_of(relay.core.store))
 
 
 def assert_refused_page(response: httpx.Response) -> None:
@@ -227,6 +225,15 @@ async def test_authorize_error_redirects_with_error_state_and_iss(
     assert answer["state"] == "rp-state-123"
     assert answer["iss"] == relay.issuer
     assert stored(relay) == 0
+
+
+async def test_authorize_error_description_keeps_to_the_characters_rfc_6749_allows(
+    relay: Relay,
+) -> None:
+    """RFC 6749 §4.1.2.1: no '"', '\\' or characters outside printable ASCII, even in an echo."""
+    answer = error_back(await relay.authorize(provider='x"\\é'))
+    assert answer["error"] == "invalid_request"
+    assert answer["error_description"] == "provider x'?? is not enabled for this client"
 
 
 @pytest.mark.parametrize("name", ["scope", "nonce", "response_type", "code_challenge"])

@@ -238,6 +238,16 @@ async def test_token_other_grant_type_is_unsupported_grant_type(
     assert_error(response, "unsupported_grant_type")
 
 
+async def test_token_error_description_keeps_to_the_characters_rfc_6749_allows(
+    relay: Relay,
+) -> None:
+    """RFC 6749 §5.2: error_description is printable ASCII without '"' or '\\', even where it
+    echoes what the client sent (schemathesis found the quoted grant_type)."""
+    response = await relay.token(code="some-code", grant_type='pass"word\\é')
+    body = assert_error(response, "unsupported_grant_type")
+    assert body["error_description"] == "grant_type pass'word?? is not supported"
+
+
 async def test_token_missing_code_is_invalid_request(relay: Relay) -> None:
     response = await relay.token()
     assert_error(response, "invalid_request")

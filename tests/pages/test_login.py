@@ -20,7 +20,7 @@ async def test_login_page_shows_what_is_being_signed_into(relay: Relay) -> None:
     assert "with <strong>Sandbox</strong>" in page
     assert '<svg xmlns="http://www.w3.org/2000/svg"' in page
     assert 'role="status" aria-live="polite"' in page
-    assert 'Code valid for <span id="countdown">3:00</span>' in page or "2:59" in page
+    assert 'Time left to sign in: <span id="countdown">3:00</span>' in page or "2:59" in page
     assert started.page.headers["cache-control"] == "no-store"
 
 
@@ -204,3 +204,22 @@ async def test_refresh_twice_at_once_makes_one_new_login(relay: Relay) -> None:
     assert len(locations) == 1
     after = len(relay.stored_keys("session:"))
     assert after == before + 1
+
+
+async def test_going_back_to_the_app_drops_the_logins_cookie(relay: Relay) -> None:
+    """One cookie per login would pile up in a browser that signs in often (a kiosk): the
+    redirect back to the app removes it, and the page then says the sign-in is over."""
+    started = await relay.start()
+    await relay.scan(started.scan_url)
+    await relay.approve(started.session_id)
+    back = await relay.resume(started.session_id)
+    assert back.status_code == 302
+    assert "relay_bind_" in back.headers["set-cookie"] and "Max-Age=0" in back.headers["set-cookie"]
+    assert not any(c.name.startswith("relay_bind_") for c in relay.desktop.cookies.jar)
+    again = await relay.desktop.get(f"/sessions/{started.session_id}")
+    assert again.status_code == 409
+    assert "This sign-in is already complete" in again.text
+    async with relay.browser() as stranger:  # a wrong cookie is still another browser
+        stranger.cookies.set(relay.desktop_cookie_name(started.session_id), "not-the-secret")
+        refused = await stranger.get(f"/sessions/{started.session_id}")
+    assert refused.status_code == 403

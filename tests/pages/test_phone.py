@@ -10,7 +10,8 @@ async def test_scan_marks_scanned_and_binds_the_phone(relay: Relay) -> None:
     scanned = await relay.scan(started.scan_url)
     assert scanned.status_code == 303
     assert scanned.headers["location"] == f"/phone/{started.session_id}"
-    assert "relay_phone=" in scanned.headers["set-cookie"]
+    assert scanned.headers["set-cookie"].startswith("relay_phone_")
+    assert "Path=/;" in scanned.headers["set-cookie"]
     assert "HttpOnly" in scanned.headers["set-cookie"]
     assert "SameSite=lax" in scanned.headers["set-cookie"]
     assert (await relay.core.sessions.get(started.session_id)).status == "scanned"
@@ -24,8 +25,9 @@ async def test_scan_twice_gets_a_clear_page_and_changes_nothing(relay: Relay) ->
     await relay.scan(started.scan_url)
     async with relay.browser() as second_phone:
         again = await second_phone.get(started.scan_url.removeprefix(relay.issuer))
-    assert again.status_code == 404
-    assert "This QR code cannot be used" in again.text
+    assert again.status_code == 409
+    assert "This QR code was scanned already" in again.text
+    assert "Nothing was changed" in again.text
     session = await relay.core.sessions.get(started.session_id)
     assert session.status == "scanned"
 
@@ -34,7 +36,7 @@ async def test_scan_unknown_or_malformed_ticket(relay: Relay) -> None:
     for ticket in ("A" * 22, "short", "x" * 500, "%2e%2e", "abc%00def" * 3):
         page = await relay.phone.get(f"/s/{ticket}")
         assert page.status_code == 404, ticket
-        assert "This QR code cannot be used" in page.text
+        assert "This QR code is no longer valid" in page.text
 
 
 async def test_phone_page_and_continue_refused_to_another_phone(relay: Relay) -> None:

@@ -343,6 +343,19 @@ async def test_oidc_id_token_unsigned_fails_the_session(
     await failed(relay_with, fake, "invalid_id_token")
 
 
+@dataclass(frozen=True)
+class Now:
+    """A time relative to when the test runs (not to when the module was collected: a long suite
+    would otherwise age the claims past the leeway)."""
+
+    offset: int
+
+
+def resolved(claims: dict[str, Any]) -> dict[str, Any]:
+    now = int(time.time())
+    return {k: now + v.offset if isinstance(v, Now) else v for k, v in claims.items()}
+
+
 @pytest.mark.parametrize(
     ("claims", "words"),
     [
@@ -350,10 +363,10 @@ async def test_oidc_id_token_unsigned_fails_the_session(
         ({"aud": "another-client"}, "is meant for another client (aud)"),
         ({"aud": ["another-client", "relay-client"]}, "was handed to another client (azp)"),
         ({"azp": "another-client"}, "was handed to another client (azp)"),
-        ({"exp": int(time.time()) - 120}, "has expired (exp)"),
+        ({"exp": Now(-120)}, "has expired (exp)"),
         ({"exp": None}, "has no expiry (exp)"),
         ({"iat": None}, "has no issue time (iat)"),
-        ({"iat": int(time.time()) + 600}, "was issued in the future (iat)"),
+        ({"iat": Now(600)}, "was issued in the future (iat)"),
         ({"nonce": None}, "does not carry this sign-in's nonce"),
         ({"nonce": "0123456789abcdef0123456789abcdef"}, "does not carry this sign-in's nonce"),
         ({"sub": None}, "has no subject (sub)"),
@@ -364,7 +377,7 @@ async def test_oidc_id_token_unsigned_fails_the_session(
 async def test_oidc_id_token_claims_are_checked(
     rig: Rig, claims: dict[str, Any], words: str
 ) -> None:
-    rig.fake.id_token_claims = claims
+    rig.fake.id_token_claims = resolved(claims)
     error = await rig.refused()
     assert error.code == "invalid_id_token"
     assert error.message == f"the provider's id_token {words}"
@@ -373,12 +386,12 @@ async def test_oidc_id_token_claims_are_checked(
 @pytest.mark.parametrize(
     "claims",
     [
-        {"exp": int(time.time()) - 30},  # within the 60 s leeway
+        {"exp": Now(-30)},  # within the 60 s leeway
         {"aud": ["relay-client", "api.acme"], "azp": "relay-client"},
     ],
 )
 async def test_oidc_id_token_accepted_edges(rig: Rig, claims: dict[str, Any]) -> None:
-    rig.fake.id_token_claims = claims
+    rig.fake.id_token_claims = resolved(claims)
     assert (await rig.sign_in()).subject == USER
 
 

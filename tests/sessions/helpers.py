@@ -63,11 +63,12 @@ class World:
         return forced
 
 
-def make_world(clock: FakeClock | None = None) -> World:
+def make_world(clock: FakeClock | None = None, *, qr_rotate: int = 0) -> World:
     clock = clock or FakeClock()
     store = MemoryStore(clock=clock)
     events = RecordingEvents()
-    return World(clock, store, events, LoginSessions(store, events, ttl=TTL, clock=clock))
+    sessions = LoginSessions(store, events, ttl=TTL, qr_rotate=qr_rotate, clock=clock)
+    return World(clock, store, events, sessions)
 
 
 def make_request(**overrides: Any) -> AuthorizationRequest:

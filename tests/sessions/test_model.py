@@ -115,7 +115,7 @@ def test_event_of_failed_without_reason_still_carries_the_keys() -> None:
         updated_at=START,
         expires_at=START + 180,
         binding_hash="b",
-        ticket="t",
+        ticket_key="t",
     )
     assert event_of(session) == {
         "status": "failed",
@@ -134,7 +134,7 @@ def test_event_of_whole_second_is_iso_8601_with_z() -> None:
         updated_at=0.0,
         expires_at=180.0,
         binding_hash="b",
-        ticket="t",
+        ticket_key="t",
     )
     assert event_of(session) == {"status": "scanned", "at": "1970-01-01T00:00:00Z"}
 
@@ -148,7 +148,7 @@ def full_session() -> LoginSession:
         updated_at=START + 3,
         expires_at=START + 180,
         binding_hash="bh",
-        ticket="tk",
+        ticket_key="tk",
         phone_hash="ph",
         identity=IDENTITY,
         auth_time=START + 2,
@@ -191,7 +191,7 @@ def test_login_session_record_round_trips_without_identity() -> None:
         updated_at=START,
         expires_at=START + 180,
         binding_hash="bh",
-        ticket="tk",
+        ticket_key="tk",
         reason="invalid_code",
         message="The code was refused.",
     )

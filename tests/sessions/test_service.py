@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import pytest
 
 from relay.errors import InvalidTransition, SessionNotFound
 from relay.sessions import LoginSession, LoginSessions, Status
-from relay.sessions.service import RECORD_GRACE, RESUME_WINDOW, session_key, ticket_key
+from relay.sessions.service import RECORD_GRACE, RESUME_WINDOW, session_key
 from relay.store import MemoryStore
 from tests.sessions.helpers import (
     IDENTITY,
@@ -36,7 +37,7 @@ async def test_start_creates_a_pending_session_and_its_ticket() -> None:
     assert session.expires_at == START + TTL
     assert session.identity is None and session.phone_hash is None
     assert await world.stored(session) == session.to_record()
-    assert await world.store.get(ticket_key(session.ticket)) == {"session_id": session.id}
+    assert list(world.store.keys()) == [session_key(session.id)]  # tickets are computed, not kept
     assert await world.sessions.find(session.id) == session
     assert world.published == []  # creation is not a transition
 
@@ -45,16 +46,18 @@ async def test_start_gives_each_session_fresh_random_id_and_ticket() -> None:
     world = make_world()
     first = await world.sessions.start(make_request(), "b1")
     second = await world.sessions.start(make_request(), "b2")
-    assert len({first.id, second.id, first.ticket, second.ticket}) == 4
-    for secret in (first.id, first.ticket):
-        assert len(secret) >= 22  # secrets.token_urlsafe(16): 128 bits
+    tickets = [world.sessions.ticket(first), world.sessions.ticket(second)]
+    assert len({first.id, second.id, first.ticket_key, second.ticket_key, *tickets}) == 6
+    assert len(first.id) >= 22  # secrets.token_urlsafe(16): 128 bits
+    assert len(first.ticket_key) >= 43  # 256 bits
+    for ticket in tickets:
+        assert len(ticket) == 44  # the session id and 128 bits of MAC
 
 
-async def test_start_ticket_lives_for_the_ttl_and_the_record_for_longer() -> None:
+async def test_the_record_outlives_the_login_to_show_its_outcome() -> None:
     world = make_world()
     session = await world.sessions.start(make_request(), "b")
     world.clock.advance(TTL + 1)
-    assert await world.store.get(ticket_key(session.ticket)) is None
     assert await world.store.get(session_key(session.id)) is not None  # kept to show the outcome
     world.clock.advance(RECORD_GRACE)
     assert await world.store.get(session_key(session.id)) is None
@@ -67,7 +70,7 @@ async def test_scan_marks_the_session_scanned_and_publishes() -> None:
     world = make_world()
     session = await world.sessions.start(make_request(), "b")
     world.clock.advance(3)
-    scanned = await world.sessions.scan(session.ticket, "phone-hash")
+    scanned = await world.sessions.scan(world.sessions.ticket(session), "phone-hash")
 
     assert scanned is not None
     assert scanned.status is Status.SCANNED
@@ -79,8 +82,8 @@ async def test_scan_marks_the_session_scanned_and_publishes() -> None:
 async def test_scan_consumes_the_ticket_once() -> None:
     world = make_world()
     session = await world.sessions.start(make_request(), "b")
-    assert await world.sessions.scan(session.ticket, "phone-1") is not None
-    assert await world.sessions.scan(session.ticket, "phone-2") is None
+    assert await world.sessions.scan(world.sessions.ticket(session), "phone-1") is not None
+    assert await world.sessions.scan(world.sessions.ticket(session), "phone-2") is None
 
     stored = await world.sessions.get(session.id)
     assert stored.status is Status.SCANNED
@@ -100,17 +103,15 @@ async def test_scan_of_expired_session_ticket_is_none() -> None:
     world = make_world()
     session = await world.sessions.start(make_request(), "b")
     world.clock.advance(TTL + 1)
-    assert await world.sessions.scan(session.ticket, "phone") is None
+    assert await world.sessions.scan(world.sessions.ticket(session), "phone") is None
     assert (await world.sessions.get(session.id)).status is Status.EXPIRED
 
 
-async def test_scan_of_live_ticket_for_expired_session_is_none() -> None:
-    # The store keeps its own time (Redis does): the ticket may outlive the session by a moment.
+async def test_scan_of_the_current_ticket_of_an_expired_session_is_none() -> None:
     world = make_world()
     session = await world.sessions.start(make_request(), "b")
-    await world.store.put(ticket_key(session.ticket), {"session_id": session.id}, TTL * 10)
     world.clock.advance(TTL)
-    assert await world.sessions.scan(session.ticket, "phone") is None
+    assert await world.sessions.scan(world.sessions.ticket(session), "phone") is None
     stored = await world.sessions.get(session.id)
     assert stored.status is Status.EXPIRED
     assert stored.phone_hash is None
@@ -121,7 +122,7 @@ async def test_scan_of_cancelled_session_ticket_is_none() -> None:
     world = make_world()
     session = await world.sessions.start(make_request(), "b")
     await world.sessions.transition(session, Status.CANCELLED)
-    assert await world.sessions.scan(session.ticket, "phone") is None
+    assert await world.sessions.scan(world.sessions.ticket(session), "phone") is None
     assert (await world.sessions.get(session.id)).status is Status.CANCELLED
     assert [e["status"] for e in world.published_for(session)] == ["cancelled"]
 
@@ -132,7 +133,9 @@ async def test_scan_of_cancelled_session_ticket_is_none() -> None:
 async def test_transition_with_stale_session_loses_the_compare_and_set() -> None:
     world = make_world()
     stale = await world.sessions.start(make_request(), "b")
-    await world.sessions.scan(stale.ticket, "phone")  # moves the stored session to scanned
+    await world.sessions.scan(
+        world.sessions.ticket(stale), "phone"
+    )  # moves the stored session to scanned
     before = await world.stored(stale)
 
     with pytest.raises(InvalidTransition) as caught:
@@ -168,7 +171,7 @@ async def test_transition_keeps_the_record_ttl() -> None:
 async def test_transition_full_happy_path_to_completed() -> None:
     world = make_world()
     session = await world.sessions.start(make_request(), "b")
-    scanned = await world.sessions.scan(session.ticket, "phone")
+    scanned = await world.sessions.scan(world.sessions.ticket(session), "phone")
     assert scanned is not None
     confirmed = await world.sessions.transition(
         scanned, Status.CONFIRMED, identity=IDENTITY, auth_time=START
@@ -276,7 +279,7 @@ async def test_subscribe_delivers_the_session_events() -> None:
     other = await sessions.start(make_request(), "b2")
     async with sessions.subscribe(session.id) as subscription:
         await sessions.transition(other, Status.CANCELLED)
-        await sessions.scan(session.ticket, "phone")
+        await sessions.scan(sessions.ticket(session), "phone")
         assert (await subscription.get())["status"] == "scanned"
 
 
@@ -287,7 +290,7 @@ async def test_transition_after_the_deadline_expires_instead() -> None:
     """A provider that answers after the QR's time is up cannot confirm the login."""
     world = make_world()
     session = await world.sessions.start(make_request(), "b")
-    scanned = await world.sessions.scan(session.ticket, "phone")
+    scanned = await world.sessions.scan(world.sessions.ticket(session), "phone")
     assert scanned is not None
     world.clock.advance(TTL)
     with pytest.raises(InvalidTransition) as caught:
@@ -303,7 +306,7 @@ async def test_transition_after_the_deadline_expires_instead() -> None:
 async def test_confirm_leaves_the_desktop_time_to_come_back() -> None:
     world = make_world()
     session = await world.sessions.start(make_request(), "b")
-    scanned = await world.sessions.scan(session.ticket, "phone")
+    scanned = await world.sessions.scan(world.sessions.ticket(session), "phone")
     assert scanned is not None
     world.clock.advance(TTL - 1)  # approved one second before the QR would expire
     confirmed = await world.sessions.confirm(scanned, IDENTITY)
@@ -339,7 +342,7 @@ def observed_world() -> tuple[LoginSessions, RecordingObserver]:
 async def test_observer_told_of_each_start_and_transition() -> None:
     sessions, observer = observed_world()
     session = await sessions.start(make_request(), "b")
-    scanned = await sessions.scan(session.ticket, "phone")
+    scanned = await sessions.scan(sessions.ticket(session), "phone")
     assert scanned is not None
     await sessions.confirm(scanned, IDENTITY)
     assert observer.seen == [
@@ -357,3 +360,20 @@ async def test_observer_not_told_of_a_lost_compare_and_set_or_an_illegal_move() 
         with pytest.raises(InvalidTransition):
             await sessions.transition(stale, target)
     assert [status for _, _, status in observer.seen] == [Status.PENDING, Status.CANCELLED]
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda r: {k: v for k, v in r.items() if k != "ticket_key"},  # an older relay's record
+        lambda r: {**r, "status": "no-such-status"},
+        lambda r: {**r, "request": "not a table"},
+    ],
+)
+async def test_a_record_this_version_cannot_read_is_an_ended_login(damage: Any) -> None:
+    world = make_world()
+    session = await world.sessions.start(make_request(), "b")
+    await world.store.put(session_key(session.id), damage(session.to_record()), TTL)
+    assert await world.sessions.find(session.id) is None
+    with pytest.raises(SessionNotFound):
+        await world.sessions.get(session.id)

@@ -1,0 +1,103 @@
+"""Who is asking: the desktop that started a login, as the phone shows it before Continue.
+
+The cross-device BCP asks for context (RFC 10027, "user experience"): a person about to approve a
+login they did not start can only notice it if the phone says which app asks, from what kind of
+computer, from where and when. The relay records the desktop's User-Agent and IP address when the
+login starts, and the phone page describes them: "Chrome 131 on Windows 10", the IP address, and a
+coarse location (city and country) when a GeoIP database in MaxMind's format is configured
+(`geoip_database`; GeoLite2-City or GeoLite2-Country, or any database with the same layout).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import maxminddb
+from starlette.requests import HTTPConnection
+from ua_parser import parse
+
+log = logging.getLogger("relay.crossdevice")
+
+MAX_AGENT = 512  # characters of User-Agent kept: enough for any real browser
+
+
+@dataclass(frozen=True)
+class DesktopContext:
+    """The desktop's address and browser, as the login's first request showed them."""
+
+    ip: str | None = None
+    user_agent: str | None = None
+
+    @classmethod
+    def of(cls, connection: HTTPConnection) -> DesktopContext:
+        agent = connection.headers.get("user-agent")
+        return cls(
+            ip=connection.client.host if connection.client else None,
+            user_agent=agent[:MAX_AGENT] if agent else None,
+        )
+
+
+def describe_agent(user_agent: str | None) -> str | None:
+    """ "Chrome 131 on Windows 10", "Safari on macOS", or None when nothing is recognised."""
+    if not user_agent:
+        return None
+    parsed = parse(user_agent)
+    browser = os_name = None
+    if parsed.user_agent is not None and parsed.user_agent.family != "Other":
+        browser = " ".join(filter(None, (parsed.user_agent.family, parsed.user_agent.major)))
+    if parsed.os is not None and parsed.os.family != "Other":
+        os_name = " ".join(filter(None, (parsed.os.family, parsed.os.major)))
+        if parsed.os.family == "Mac OS X":
+            os_name = "macOS"
+    if browser and os_name:
+        return f"{browser} on {os_name}"
+    return browser or os_name
+
+
+class Locator:
+    """City and country of an IP address from a MaxMind-format database, or None.
+
+    The database is opened once (memory-mapped) and read without blocking on each lookup; an
+    address it does not hold (a private one, say) has no location."""
+
+    def __init__(self, path: str | None) -> None:
+        self._reader: maxminddb.Reader | None = None
+        if path:
+            try:
+                self._reader = maxminddb.open_database(path)
+            except maxminddb.InvalidDatabaseError as exc:
+                raise ValueError(f"{path} is not a MaxMind-format database ({exc})") from None
+
+    def locate(self, ip: str | None) -> str | None:
+        if self._reader is None or not ip:
+            return None
+        try:
+            address = ipaddress.ip_address(ip)
+        except ValueError:
+            return None
+        try:
+            record = self._reader.get(address)
+        except (ValueError, maxminddb.InvalidDatabaseError) as exc:
+            log.warning("GeoIP lookup failed: %s", exc)
+            return None
+        if not isinstance(record, dict):
+            return None
+        parts = [_english(record.get("city")), _english(record.get("country"))]
+        return ", ".join(p for p in parts if p) or None
+
+    def close(self) -> None:
+        if self._reader is not None:
+            self._reader.close()
+            self._reader = None
+
+
+def _english(entry: Any) -> str | None:
+    if not isinstance(entry, dict):
+        return None
+    names = entry.get("names")
+    if isinstance(names, dict) and isinstance(names.get("en"), str):
+        return str(names["en"])
+    return None
