@@ -42,6 +42,8 @@ from joserfc.jwk import KeySet
 from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
 
+from relay.digests import sha256_hex
+
 CLIENT_ID = "cluster-rp"
 CLIENT_SECRET = "cluster-rp-secret-for-tests-only"
 REDIRECT_URI = "https://rp.cluster.test/callback"
@@ -52,10 +54,20 @@ STOP_WITHIN = 10.0  # seconds a process has to exit once told to, before it is k
 ARRIVES_WITHIN = 5.0  # seconds an event, a close or an answer has to arrive (generous: no timing)
 
 
+_HANDED_OUT: set[int] = set()
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A local port nothing listens on, and one this process has not handed out before: the
+    kernel may give the same free port to two calls in a row, and two relays told to share one
+    would make the second fail to bind while the first answers its health checks."""
+    while True:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = int(sock.getsockname()[1])
+        if port not in _HANDED_OUT:
+            _HANDED_OUT.add(port)
+            return port
 
 
 def write_config(
@@ -352,9 +364,10 @@ class Login:
         self.scan_url = found.group(1)
 
     def cookie(self) -> str:
+        name = f"relay_bind_{sha256_hex(self.session_id)[:16]}"
         for cookie in self.desktop.cookies.jar:
-            if cookie.name == "relay_bind" and cookie.path == f"/sessions/{self.session_id}":
-                return f"relay_bind={cookie.value}"
+            if cookie.name == name:
+                return f"{name}={cookie.value}"
         raise AssertionError("the desktop holds no binding cookie for this session")
 
     async def live(self, relay: RelayProcess) -> ClientConnection:
