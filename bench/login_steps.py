@@ -29,7 +29,7 @@ from relay_process import CLIENT_ID, CLIENT_SECRET, REDIRECT_URI
 from websockets.asyncio.client import ClientConnection
 
 RECEIVE_TIMEOUT = 30.0  # seconds a websocket read may wait for the next status
-SCAN_URL = re.compile(r'href="(http[^"]+/s/[^"]+)"')
+SCAN_URL = re.compile(r'data-scan-url="(http[^"]+/s/[^"]+)"')
 FORM_FIELD = re.compile(r'name="([^"]+)" value="([^"]*)"')
 
 

@@ -42,7 +42,7 @@ from relay.observability import endpoints as operations
 from relay.observability.access import RequestLog
 from relay.oidc import authorize, discovery, token, userinfo
 from relay.oidc.keys import SigningKey
-from relay.pages import callback, live, login, phone, sse
+from relay.pages import callback, live, login, logos, phone, same_device, sse
 from relay.pages.status_stream import Draining
 from relay.sandbox import server as sandbox_server
 from relay.settings import Settings
@@ -160,6 +160,13 @@ def routes(settings: Settings) -> list[BaseRoute]:
         Route("/sessions/{session_id}/events", limited(sse.events, "live"), methods=["GET"]),
         Route("/sessions/{session_id}/resume", login.resume, methods=["GET"]),
         Route("/sessions/{session_id}/cancel", login.cancel, methods=["POST"]),
+        # On the phone already (or "Open on this device"): the login goes on in this browser.
+        Route(
+            "/sessions/{session_id}/here",
+            limited(same_device.continue_here, "scan"),
+            methods=["POST"],
+        ),
+        Route("/clients/{client_id}/logo", logos.logo, methods=["GET"]),
         Route(
             "/sessions/{session_id}/refresh",
             limited(login.refresh, starts_logins=True),

@@ -19,6 +19,7 @@ from relay.events import Events
 from relay.observability.metrics import Metrics
 from relay.observability.server_logs import guard_server_logs
 from relay.oidc.keys import SigningKey
+from relay.pages.logos import Logos
 from relay.providers import Provider, build_providers
 from relay.providers.base import guard_upstream_logs
 from relay.sessions import LoginSession, LoginSessions
@@ -43,6 +44,7 @@ class Relay:
     metrics: Metrics
     locator: Locator  # coarse location of the desktop's IP for the phone page (geoip_database)
     rate_limits: RateLimits  # [limits]: per IP and per client (relay/abuse/)
+    logos: Logos  # the clients' logos, served from the relay's origin (relay/pages/logos.py)
 
     async def aclose(self) -> None:
         self.locator.close()
@@ -143,4 +145,5 @@ def build_relay(
         metrics=metrics,
         locator=locator(settings),
         rate_limits=rate_limits,
+        logos=Logos(http),
     )

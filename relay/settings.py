@@ -67,6 +67,9 @@ class ClientConfig:
     # and whether the phone must be on the screen's network ("off", "warn" or "require").
     match_code: bool = False
     same_network: str = "off"
+    # The relying party's logo on its login page (relay/pages/logos.py): an https URL the relay
+    # fetches and serves from its own origin, or a data:image/... URI.
+    logo_uri: str | None = None
 
 
 @dataclass(frozen=True)
@@ -180,7 +183,15 @@ TOP_LEVEL = {
     "qr_rotate": int,
     "geoip_database": str,
 }
-CLIENT_KEYS = {"secret", "redirect_uris", "providers", "display_name", "match_code", "same_network"}
+CLIENT_KEYS = {
+    "secret",
+    "redirect_uris",
+    "providers",
+    "display_name",
+    "logo_uri",
+    "match_code",
+    "same_network",
+}
 SAME_NETWORK = ("off", "warn", "require")
 MIN_QR_ROTATE = 10  # seconds: a person needs time to point a phone at the code
 PROVIDER_KEYS = {
@@ -407,8 +418,35 @@ def _parse_clients(
             display_name=str(table.get("display_name", client_id)),
             match_code=match_code,
             same_network=same_network,
+            logo_uri=parse_logo_uri(f"{where}.logo_uri", table.get("logo_uri")),
         )
     return clients
+
+
+LOGO_DATA_URI = re.compile(r"data:image/(png|jpeg|gif|webp|svg\+xml);base64,[A-Za-z0-9+/]+={0,2}")
+MAX_LOGO_DATA_URI = 700_000  # characters: a 512 KiB image in base64
+
+
+def parse_logo_uri(where: str, value: Any) -> str | None:
+    """An https URL (plain http only for a local address, as for testing), or a base64 data URI
+    of a PNG, JPEG, GIF, WebP or SVG image."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value:
+        raise ConfigError(where, "must be an https URL or a data:image/...;base64 URI")
+    if value.startswith("data:"):
+        if len(value) > MAX_LOGO_DATA_URI or not LOGO_DATA_URI.fullmatch(value):
+            raise ConfigError(
+                where,
+                "a data URI must be data:image/png|jpeg|gif|webp|svg+xml;base64,... and at most "
+                "512 KiB",
+            )
+        return value
+    parts = urlsplit(value)
+    local = parts.hostname in ("localhost", "127.0.0.1", "::1")
+    if not parts.hostname or not (parts.scheme == "https" or (parts.scheme == "http" and local)):
+        raise ConfigError(where, "must be an https URL or a data:image/...;base64 URI")
+    return value
 
 
 KEY_ID = re.compile(r"[A-Za-z0-9_-]{1,32}")  # in every sealed value: short and plain

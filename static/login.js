@@ -38,8 +38,7 @@
   const SVG = "http://www.w3.org/2000/svg";
   const QUIET = 4; // modules of white border
   function showCode(event) {
-    const link = el("same-device");
-    if (link.href === event.scan_url) return; // the code on the page already
+    if (root.dataset.scanUrl === event.scan_url) return; // the code on the page already
     let modules;
     try {
       modules = window.RelayQR.encode(event.scan_url);
@@ -64,7 +63,7 @@
     svg.appendChild(path);
     const frame = el("qr");
     frame.replaceChild(svg, frame.querySelector("svg"));
-    link.href = event.scan_url;
+    root.dataset.scanUrl = event.scan_url;
     if (el("simulator")) el("simulator").dataset.url = event.scan_url;
   }
 
@@ -78,6 +77,8 @@
       // Scanned: the QR has done its job; what is left to do is on the phone (or Cancel).
       el("steps").hidden = true;
       el("same-device").hidden = true;
+      if (el("here")) el("here").hidden = true;
+      if (el("other-device")) el("other-device").hidden = true;
       if (el("simulator")) el("simulator").hidden = true;
     }
     if (status === "confirmed") {

@@ -358,7 +358,7 @@ class Login:
         assert going.status_code == 303, going.text
         page = await self.desktop.get(on(relay, going.headers["location"]))
         assert page.status_code == 200, page.text
-        found = re.search(r'href="(http[^"]+/s/[^"]+)"', page.text)
+        found = re.search(r'data-scan-url="(http[^"]+/s/[^"]+)"', page.text)
         assert found, "the login page shows no scan URL"
         self.session_id = page.url.path.rsplit("/", 1)[1]
         self.scan_url = found.group(1)

@@ -161,7 +161,7 @@ class Relay:
         assert location.startswith("/sessions/")
         page = await browser.get(location)
         assert page.status_code == 200, page.text
-        found = re.search(r'href="(http[^"]+/s/[^"]+)"', page.text)
+        found = re.search(r'data-scan-url="(http[^"]+/s/[^"]+)"', page.text)
         assert found, "the login page shows no scan URL"
         return Started(location.rsplit("/", 1)[1], found.group(1), page)
 

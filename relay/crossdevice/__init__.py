@@ -3,8 +3,15 @@ told about the screen that asks (context.py), the number to match (matching.py),
 phone is near the screen (network.py). The rotating QR lives with the scan tickets
 (relay/sessions/tickets.py)."""
 
-from relay.crossdevice.context import DesktopContext, Locator, describe_agent
+from relay.crossdevice.context import DesktopContext, Locator, describe_agent, is_handheld
 from relay.crossdevice.matching import new_match
 from relay.crossdevice.network import same_network
 
-__all__ = ["DesktopContext", "Locator", "describe_agent", "new_match", "same_network"]
+__all__ = [
+    "DesktopContext",
+    "Locator",
+    "describe_agent",
+    "is_handheld",
+    "new_match",
+    "same_network",
+]

@@ -57,6 +57,23 @@ def describe_agent(user_agent: str | None) -> str | None:
     return browser or os_name
 
 
+HANDHELD_OS = {"Android", "iOS", "HarmonyOS", "KaiOS", "Windows Phone"}
+HANDHELD_MARKERS = ("Mobile", "Android", "iPhone", "iPod", "HarmonyOS", "OpenHarmony")
+
+
+def is_handheld(user_agent: str | None) -> bool:
+    """Whether the browser runs on a phone (or a tablet that says so): there is nothing to scan,
+    and the login page offers to go on in this browser instead (relay/pages/same_device.py).
+    An iPad's Safari presents itself as a Mac's and gets the computer's page, whose "Open on
+    this device" does the same."""
+    if not user_agent:
+        return False
+    parsed = parse(user_agent[:MAX_AGENT])
+    if parsed.os is not None and parsed.os.family in HANDHELD_OS:
+        return True
+    return any(marker in user_agent for marker in HANDHELD_MARKERS)
+
+
 class Locator:
     """City and country of an IP address from a MaxMind-format database, or None.
 

@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from relay.core import Relay
-from relay.crossdevice import DesktopContext
+from relay.crossdevice import DesktopContext, is_handheld
 from relay.digests import sha256_hex
 from relay.errors import AccessDenied, InvalidTransition
 from relay.oidc.codes import issue_code
@@ -106,6 +106,9 @@ async def login_page(request: Request) -> Response:
             "remaining": "{}:{:02d}".format(*divmod(remaining, 60)),
             "sandbox": provider.kind == "sandbox",
             "match_code": session.match_code,
+            # On a phone there is nothing to scan: go on at the provider here (same_device.py).
+            "handheld": is_handheld(request.headers.get("user-agent")),
+            "logo": await relay.logos.get(client) is not None,
         },
     )
 

@@ -30,6 +30,7 @@ from relay.errors import InvalidRequest, ProviderError
 from relay.observability.context import bind_session
 from relay.pages.binding import (
     URL_TOKEN,
+    desktop_cookie,
     holds,
     phone_cookie,
     same_origin,
@@ -165,7 +166,12 @@ async def scanned_on_this_phone(request: Request) -> LoginSession | Response:
 
 
 def outcome_page(request: Request, session: LoginSession) -> Response:
-    """What the phone shows once its part is over."""
+    """What the phone shows once its part is over. A browser that also started the login (the
+    login went on in the same browser: relay/pages/same_device.py) goes back to the app with
+    the outcome, as its login page would."""
+    relay: Relay = request.app.state.relay
+    if holds(request, desktop_cookie(relay, session.id), session.binding_hash):
+        return RedirectResponse(f"/sessions/{session.id}/resume", status_code=303)
     if session.status in (Status.CONFIRMED, Status.COMPLETED):
         return message_page(
             request,
@@ -260,6 +266,12 @@ async def continue_to_provider(request: Request) -> Response:
                 message="The number picked on the phone did not match the screen.",
             )
             return outcome_page(request, session)
+    return await to_provider(request, relay, session)
+
+
+async def to_provider(request: Request, relay: Relay, session: LoginSession) -> Response:
+    """The hop to the provider's authorization page, from a scanned session: a fresh upstream
+    state and PKCE verifier, kept until the callback, and this browser bound to the trip."""
     provider = relay.providers[session.request.provider]
     trip = Trip(
         state=secrets.token_hex(20),  # letters and digits only: WeChat's rule for state

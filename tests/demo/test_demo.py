@@ -16,7 +16,7 @@ async def demo_login(relay: Relay) -> tuple[str, str]:
     page = await relay.desktop.get(login.headers["location"])
     assert "Sign in to Demo app" in page.text
     session_id = login.headers["location"].rsplit("/", 1)[1]
-    found = re.search(r'href="(http[^"]+/s/[^"]+)"', page.text)
+    found = re.search(r'data-scan-url="(http[^"]+/s/[^"]+)"', page.text)
     assert found, "the login page shows no scan URL"
     scan_url = found.group(1)
     await relay.scan(scan_url)

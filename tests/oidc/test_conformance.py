@@ -102,7 +102,7 @@ async def sign_in(
     assert page_path.startswith("/sessions/")
     session_id = page_path.rsplit("/", 1)[1]
     page = await relay.desktop.get(page_path)
-    found = re.search(r'href="(http[^"]+/s/[^"]+)"', page.text)
+    found = re.search(r'data-scan-url="(http[^"]+/s/[^"]+)"', page.text)
     assert found, "the login page shows no scan URL"
     assert (await relay.scan(found.group(1))).status_code == 303
     await relay.approve(session_id)

@@ -225,7 +225,7 @@ async def test_a_reloaded_login_page_shows_the_current_qr(served: Relay) -> None
     started = await served.start()
     await asyncio.sleep(1.1)
     page = await served.desktop.get(f"/sessions/{started.session_id}")
-    found = re.search(r'href="(http[^"]+/s/[^"]+)"', page.text)
+    found = re.search(r'data-scan-url="(http[^"]+/s/[^"]+)"', page.text)
     assert found and found.group(1) != started.scan_url
     assert (await served.scan(found.group(1))).status_code == 303
 

@@ -315,6 +315,35 @@ async def test_wechat_scan_outside_wechat_says_open_in_wechat_and_keeps_the_tick
     assert fake.seen("authorize")  # only WeChat's browser ever reached WeChat
 
 
+async def test_wechat_on_the_phone_already_goes_on_only_inside_wechat(
+    relay_with: RelayFactory,
+) -> None:
+    """The app's page opened on the phone (relay/pages/same_device.py): in Safari the relay says
+    to open WeChat, and nothing changes; inside WeChat's browser the login completes there."""
+    fake = FakeWeChat()
+    fake.add_user()
+    relay = await wechat_relay(relay_with, fake)
+    origin = {"Origin": relay.issuer}
+
+    relay.desktop.headers["User-Agent"] = SAFARI_UA
+    in_safari = await relay.start()
+    answer = await relay.desktop.post(f"/sessions/{in_safari.session_id}/here", headers=origin)
+    assert answer.status_code == 200 and "Open this in WeChat" in answer.text
+    assert (await session_of(relay, in_safari.session_id)).status is Status.PENDING
+
+    relay.desktop.headers["User-Agent"] = WECHAT_UA
+    started = await relay.start()
+    going = await relay.desktop.post(f"/sessions/{started.session_id}/here", headers=origin)
+    assert going.status_code == 303, going.text
+    location = str(httpx.URL(going.headers["location"]).copy_with(fragment=None))
+    at_wechat = await relay.desktop.get(location)
+    assert at_wechat.status_code == 302, at_wechat.text
+    callback = await relay.desktop.get(at_wechat.headers["location"])
+    assert callback.headers["location"] == f"/sessions/{started.session_id}/resume"
+    claims = await signed_in(relay, started.session_id)
+    assert claims["sub"].startswith("wechat:")
+
+
 async def test_wechat_fake_authorize_page_refuses_other_browsers() -> None:
     fake = FakeWeChat()
     fake.add_user()
