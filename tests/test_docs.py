@@ -14,7 +14,11 @@ from relay.providers import build_providers
 from relay.settings import parse_settings
 
 ROOT = Path(__file__).resolve().parent.parent
-DOCS = [ROOT / "README.md", *sorted((ROOT / "docs" / "providers").glob("*.md"))]
+DOCS = [
+    ROOT / "README.md",
+    ROOT / "docs" / "auth0.md",
+    *sorted((ROOT / "docs" / "providers").glob("*.md")),
+]
 
 
 def toml_blocks(path: Path) -> list[str]:

@@ -1,28 +1,36 @@
-/*
- * Auth0 custom social connection -> QR login relay: the "Fetch User Profile Script".
- *
- * EDIT ONE LINE before pasting: RELAY_USERINFO_URL, the first line of the function below. It is
- * the relay's issuer followed by /userinfo, for example https://login.example.com/userinfo
- * (the same host as the connection's Authorization URL and Token URL). Nothing else needs editing.
- *
- * Where it goes: Auth0 Dashboard > Authentication > Social > (the connection) > Fetch User
- * Profile Script, or, through the Management API, options.scripts.fetchUserProfile as one string.
- *
- * What it does: Auth0 has just redeemed the relay's code at /token and hands this script the
- * access token. The script sends it to the relay's /userinfo as "Authorization: Bearer <token>"
- * with Node's built-in https module (no versioned require, so it does not depend on which npm
- * modules the Auth0 runtime offers) and maps the answer onto the Auth0 profile:
- *
- *   sub                 -> user_id         always present; "PROVIDER:SUBJECT", stable per person
- *   name                -> name            with the "profile" scope, when the provider gave one
- *   picture             -> picture         with the "profile" scope, when the provider gave one
- *   preferred_username  -> nickname        with the "profile" scope, when the provider gave one
- *   idp                 -> relay_provider  the relay's name of the provider used, e.g. "wechat"
- *
- * Any answer other than HTTP 200 with a JSON object holding a sub fails the login with an Error
- * that carries the HTTP status and the relay's error and error_description.
- */
 function fetchUserProfile(accessToken, context, callback) {
+  /*
+   * Auth0 custom social connection -> QR login relay: the "Fetch User Profile Script".
+   * docs/auth0.md walks through the whole connection.
+   *
+   * EDIT ONE LINE before pasting: RELAY_USERINFO_URL, the first line after this comment. It is
+   * the relay's issuer followed by /userinfo, e.g. https://login.example.com/userinfo (the same
+   * host as the connection's Authorization URL and Token URL). Nothing else needs editing. Left
+   * as it is, the script fails every login with an Error that says so.
+   *
+   * Where it goes, the whole file: Auth0 Dashboard > Authentication > Social > (the connection)
+   * > Fetch User Profile Script; or, through the Management API, options.scripts.fetchUserProfile
+   * as one string.
+   *
+   * What it does: Auth0 has just redeemed the relay's code at /token and calls
+   * fetchUserProfile(accessToken, context, callback), context being the token response. The
+   * script sends the access token to the relay's /userinfo as "Authorization: Bearer <token>"
+   * with Node's built-in http(s) module (no versioned require, so it does not depend on which npm
+   * modules the Auth0 runtime offers) and maps the answer onto the Auth0 profile:
+   *
+   *   sub                 -> user_id         always; "PROVIDER:SUBJECT", stable per person
+   *   name                -> name            with the "profile" scope, when the provider gave one
+   *   picture             -> picture         the same
+   *   preferred_username  -> nickname        the same
+   *   idp                 -> relay_provider  always; the relay's provider name, e.g. "wechat"
+   *
+   * Any answer other than HTTP 200 with a JSON object holding a sub fails the login with an
+   * Error whose message carries the HTTP status and the relay's error and error_description:
+   *   relay /userinfo answered HTTP 401 (invalid_token: the access token is invalid, expired or
+   *   revoked)
+   * A relay that cannot be reached, or does not answer within 10 s, fails it with
+   *   relay /userinfo: the request failed: <the network error>
+   */
   var RELAY_USERINFO_URL = 'https://RELAY_HOST/userinfo';
 
   var TIMEOUT_MS = 10000;
@@ -37,11 +45,9 @@ function fetchUserProfile(accessToken, context, callback) {
     callback(error, profile);
   }
 
-  // Auth0 passes the relay's token response as `context`; context.id_token is there when the
-  // scope includes openid. This script neither needs nor trusts it (verifying it would mean
-  // fetching the relay's JWKS here): the profile comes from /userinfo, reached over TLS with the
-  // access token. A missing context or id_token changes nothing.
-  context = context || {};
+  // `context` (the token response, with id_token when the scope includes openid) goes unused:
+  // trusting the id_token would mean verifying it against the relay's JWKS here, while /userinfo,
+  // reached over TLS with the access token, gives the same claims.
 
   if (typeof accessToken !== 'string' || accessToken === '') {
     finish(new Error('relay: Auth0 passed no access token to fetchUserProfile'));
@@ -53,6 +59,11 @@ function fetchUserProfile(accessToken, context, callback) {
     url = new URL(RELAY_USERINFO_URL);
   } catch (e) {
     finish(new Error('relay: RELAY_USERINFO_URL is not a valid URL: ' + RELAY_USERINFO_URL));
+    return;
+  }
+  if (url.hostname === 'relay_host') {
+    // The placeholder (a URL's host reads in lower case): say so rather than look up RELAY_HOST.
+    finish(new Error('relay: edit the script: set RELAY_USERINFO_URL to https://<your relay>/userinfo'));
     return;
   }
   // https in production; plain http only for a relay on a test network.
@@ -118,8 +129,7 @@ function fetchUserProfile(accessToken, context, callback) {
         if (typeof body.preferred_username === 'string' && body.preferred_username) {
           profile.nickname = body.preferred_username;
         }
-        var provider = body.idp || body.provider;
-        if (typeof provider === 'string' && provider) profile.relay_provider = provider;
+        if (typeof body.idp === 'string' && body.idp) profile.relay_provider = body.idp;
 
         finish(null, profile);
       });
