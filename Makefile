@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 ISSUER ?=
 
-.PHONY: demo test lint redis node bench clean
+.PHONY: demo test lint redis node chromium npm bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,7 +34,24 @@ redis:
 node:
 	scripts/ensure-node
 
-test: lint redis node
+# The browser tests (tests/browser/) drive Debian's Chromium at /usr/bin/chromium:
+# scripts/ensure-chromium installs it with apt-get when it is missing (never a browser download of
+# Playwright's own).
+chromium:
+	scripts/ensure-chromium
+
+# The accessibility tests run axe-core (package.json, pinned by package-lock.json) in that
+# Chromium: `npm ci` when node_modules/ is missing or older than the lockfile. Debian packages
+# npm apart from nodejs.
+node_modules/.installed: package-lock.json | node
+	@command -v npm >/dev/null || { apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null; }
+	npm ci --no-audit --no-fund
+	touch $@
+
+npm: node_modules/.installed
+
+test: lint redis node chromium npm
 	$(BIN)/python -m pytest
 
 # bench_logins.py runs relay processes on 127.0.0.1 (and two on the Redis `redis` ensures, in

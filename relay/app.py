@@ -36,8 +36,12 @@ from relay.abuse.guards import limited, limited_socket
 from relay.abuse.sizes import RequestSizes
 from relay.core import Relay, build_relay
 from relay.demo import app as demo_app
+from relay.device import authorization as device_authorization
+from relay.device import live as device_live
+from relay.device import verification as device_verification
 from relay.errors import StoreUnavailable
 from relay.headers import SecurityHeaders
+from relay.i18n import _
 from relay.observability import endpoints as operations
 from relay.observability.access import RequestLog
 from relay.oidc import authorize, discovery, token, userinfo
@@ -62,6 +66,7 @@ async def home(request: Request) -> Response:
 # Machine-facing endpoints answer errors in JSON (RFC 6749 §5.2 shape), pages in HTML.
 API_PATHS = (
     "/token",
+    "/device_authorization",
     "/userinfo",
     "/jwks.json",
     "/.well-known/",
@@ -81,17 +86,26 @@ async def http_error(request: Request, exc: Exception) -> Response:
         )
     if exc.status_code == 404:
         return message_page(
-            request, "Page not found", "There is nothing here.", status_code=404, tone="warning"
+            request,
+            _("Page not found"),
+            _("There is nothing here."),
+            status_code=404,
+            tone="warning",
         )
     if exc.status_code == 405:
         return message_page(
             request,
-            "Method not allowed",
-            "This address does not accept that kind of request.",
+            _("Method not allowed"),
+            _("This address does not accept that kind of request."),
             status_code=405,
             tone="warning",
         )
-    return message_page(request, "Request refused", str(exc.detail), status_code=exc.status_code)
+    return message_page(
+        request,
+        _("Request refused"),
+        _("The relay does not accept this request (%(problem)s).", problem=str(exc.detail)),
+        status_code=exc.status_code,
+    )
 
 
 async def store_unavailable(connection: Request | WebSocket, exc: Exception) -> Response | None:
@@ -118,8 +132,8 @@ async def store_unavailable(connection: Request | WebSocket, exc: Exception) -> 
         )
     response = message_page(
         connection,
-        "Temporarily unavailable",
-        "The relay cannot serve this right now. Wait a few seconds and try again.",
+        _("Temporarily unavailable"),
+        _("The relay cannot serve this right now. Wait a few seconds and try again."),
         status_code=503,
         tone="warning",
     )
@@ -131,9 +145,11 @@ async def unexpected_error(request: Request, exc: Exception) -> Response:
     # Logged where the request's ids are still known: relay/observability/access.py.
     return message_page(
         request,
-        "Something went wrong",
-        "The relay hit an unexpected error. Go back to the app you were signing in to and try "
-        "again.",
+        _("Something went wrong"),
+        _(
+            "The relay hit an unexpected error. Go back to the app you were signing in to and "
+            "try again."
+        ),
         status_code=500,
         tone="error",
     )
@@ -183,6 +199,16 @@ def routes(settings: Settings) -> list[BaseRoute]:
         ),
         Route("/phone/{session_id}/decline", phone.decline, methods=["POST"]),
         Route("/callback/{provider}", callback.callback, methods=["GET"]),
+        # the device authorization grant (RFC 8628): the device asks, the phone types its code
+        Route(
+            "/device_authorization",
+            limited(device_authorization.device_authorization, "token", per_client=True, api=True),
+            methods=["POST"],
+        ),
+        Route("/device", device_verification.verification_page, methods=["GET"]),
+        Route("/device", device_verification.submit_code, methods=["POST"]),
+        Route("/device/confirm", device_verification.confirm, methods=["POST"]),
+        WebSocketRoute("/device/{device_code}/live", limited_socket(device_live.live, "live")),
         Mount("/static", StaticFiles(directory=static_dir()), name="static"),
     ]
     if any(p.kind == "sandbox" for p in settings.providers.values()):

@@ -9,7 +9,12 @@
     │   ├── InvalidGrant           invalid_grant
     │   ├── UnsupportedGrantType   unsupported_grant_type
     │   ├── UnsupportedResponseType unsupported_response_type
+    │   ├── UnauthorizedClient     unauthorized_client
+    │   ├── InvalidScope           invalid_scope
     │   ├── AccessDenied           access_denied
+    │   ├── AuthorizationPending   authorization_pending (RFC 8628 §3.5, the device grant)
+    │   ├── SlowDown               slow_down (RFC 8628 §3.5)
+    │   ├── ExpiredToken           expired_token (RFC 8628 §3.5)
     │   └── InvalidToken           invalid_token (RFC 6750 §3.1, the userinfo endpoint)
     ├── ProviderError              an upstream identity provider said no or broke
     ├── StoreUnavailable           the store (Redis) cannot be reached: answer 503, retry later
@@ -64,8 +69,41 @@ class UnsupportedResponseType(OAuthError):
     error = "unsupported_response_type"
 
 
+class UnauthorizedClient(OAuthError):
+    """RFC 6749 §5.2: the authenticated client may not use this grant (the device grant needs
+    `kiosk = true`)."""
+
+    error = "unauthorized_client"
+
+
+class InvalidScope(OAuthError):
+    """RFC 6749 §5.2: the requested scope is malformed (RFC 6749 §3.3 scope-token)."""
+
+    error = "invalid_scope"
+
+
 class AccessDenied(OAuthError):
     error = "access_denied"
+
+
+class AuthorizationPending(OAuthError):
+    """RFC 8628 §3.5: the user has not finished at the verification URI yet; poll again after
+    the interval."""
+
+    error = "authorization_pending"
+
+
+class SlowDown(OAuthError):
+    """RFC 8628 §3.5: still pending, and polled sooner than the interval allows; the interval
+    grows by 5 seconds for this and every later request."""
+
+    error = "slow_down"
+
+
+class ExpiredToken(OAuthError):
+    """RFC 8628 §3.5: the device_code has expired; start a new device authorization."""
+
+    error = "expired_token"
 
 
 class InvalidToken(OAuthError):

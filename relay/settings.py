@@ -25,6 +25,7 @@ from limits import RateLimitItem, parse_many
 
 from relay.backends import scheme_of
 from relay.errors import ConfigError
+from relay.i18n.negotiation import DEFAULT_LOCALE, SUPPORTED_LOCALES, supported_locale
 
 # Keys a provider table may hold beyond PROVIDER_KEYS, per kind; they reach the adapter in
 # ProviderConfig.options, and the adapter checks their values when it is built.
@@ -70,6 +71,9 @@ class ClientConfig:
     # The relying party's logo on its login page (relay/pages/logos.py): an https URL the relay
     # fetches and serves from its own origin, or a data:image/... URI.
     logo_uri: str | None = None
+    # A kiosk or a screen without a browser: the device authorization grant (RFC 8628,
+    # relay/device/) and the kiosk page are open to this client.
+    kiosk: bool = False
 
 
 @dataclass(frozen=True)
@@ -101,7 +105,7 @@ class EncryptionConfig:
 
 
 OFF = "off"  # a rate limit written "off" is not enforced
-RATE_LIMIT_KEYS = ("authorize", "scan", "token", "token_per_client", "live")
+RATE_LIMIT_KEYS = ("authorize", "scan", "token", "token_per_client", "live", "user_code")
 MIN_REQUEST_BYTES = 1024  # an ordinary sign-in request (PKCE, state, nonce) needs several hundred
 
 
@@ -118,6 +122,8 @@ class LimitsConfig:
     token: str = "120/minute"  # noqa: S105 - a rate, per IP: POST /token
     token_per_client: str = "1200/minute"  # noqa: S105 - per authenticated client
     live: str = "120/minute"  # per IP: opens of the websocket and of the event stream
+    # per IP: user_codes typed at /device that lead nowhere (RFC 8628 §5.1, guessing)
+    user_code: str = "5/minute"
     waiting_per_ip: int = 50  # logins one IP may start within one session_ttl; 0: off
     max_query: int = 4096  # bytes in a query string (414 beyond)
     max_body: int = 65536  # bytes in a request body (413 beyond)
@@ -160,6 +166,9 @@ class Settings:
     geoip_database: str | None = None  # a MaxMind-format .mmdb: coarse location on the phone
     encryption: EncryptionConfig | None = None  # None: a key of its own (relay/core.py)
     limits: LimitsConfig = field(default_factory=LimitsConfig)  # [limits]: rates and sizes
+    default_locale: str = DEFAULT_LOCALE  # pages' language when the reader asks for none we speak
+    device_code_ttl: int = 600  # seconds a device authorization (RFC 8628) may wait for the user
+    device_poll_interval: int = 5  # seconds a device waits between two polls of /token
 
     @property
     def secure_cookies(self) -> bool:
@@ -182,6 +191,9 @@ TOP_LEVEL = {
     "signing_key": str,
     "qr_rotate": int,
     "geoip_database": str,
+    "default_locale": str,
+    "device_code_ttl": int,
+    "device_poll_interval": int,
 }
 CLIENT_KEYS = {
     "secret",
@@ -191,9 +203,11 @@ CLIENT_KEYS = {
     "logo_uri",
     "match_code",
     "same_network",
+    "kiosk",
 }
 SAME_NETWORK = ("off", "warn", "require")
 MIN_QR_ROTATE = 10  # seconds: a person needs time to point a phone at the code
+MIN_DEVICE_CODE_TTL = 60  # seconds: a person needs time to find a phone and type a code
 PROVIDER_KEYS = {
     "kind",
     "timeout",
@@ -273,6 +287,14 @@ def parse_settings(
     for key in ("session_ttl", "code_ttl", "access_token_ttl"):
         if key in data and data[key] <= 0:
             raise ConfigError(key, "must be a positive number of seconds")
+    device_code_ttl = data.get("device_code_ttl", 600)
+    if device_code_ttl < MIN_DEVICE_CODE_TTL:
+        raise ConfigError("device_code_ttl", f"must be at least {MIN_DEVICE_CODE_TTL} seconds")
+    device_poll_interval = data.get("device_poll_interval", 5)
+    if not 0 < device_poll_interval < device_code_ttl:
+        raise ConfigError(
+            "device_poll_interval", "must be a positive number of seconds below device_code_ttl"
+        )
     qr_rotate = data.get("qr_rotate", 30)
     if qr_rotate != 0 and qr_rotate < MIN_QR_ROTATE:
         raise ConfigError("qr_rotate", f"must be 0 (off) or at least {MIN_QR_ROTATE} seconds")
@@ -283,6 +305,14 @@ def parse_settings(
         and not Path(geoip_database).is_absolute()
     ):
         geoip_database = str(base_dir / geoip_database)
+    wanted_locale = data.get("default_locale", DEFAULT_LOCALE)
+    default_locale = supported_locale(wanted_locale)
+    if default_locale is None:
+        raise ConfigError(
+            "default_locale",
+            f'"{wanted_locale[:40]}" is not a language of the pages; one of '
+            + ", ".join(SUPPORTED_LOCALES),
+        )
 
     providers = _parse_providers(data.get("providers", {}), environ)
     clients = _parse_clients(data.get("clients", {}), providers, environ)
@@ -313,6 +343,9 @@ def parse_settings(
         providers=providers,
         qr_rotate=qr_rotate,
         geoip_database=geoip_database,
+        default_locale=default_locale,
+        device_code_ttl=device_code_ttl,
+        device_poll_interval=device_poll_interval,
         encryption=encryption,
         limits=_parse_limits(data.get("limits", {})),
     )
@@ -407,6 +440,9 @@ def _parse_clients(
         match_code = table.get("match_code", False)
         if not isinstance(match_code, bool):
             raise ConfigError(f"{where}.match_code", "must be true or false")
+        kiosk = table.get("kiosk", False)
+        if not isinstance(kiosk, bool):
+            raise ConfigError(f"{where}.kiosk", "must be true or false")
         same_network = table.get("same_network", "off")
         if same_network not in SAME_NETWORK:
             raise ConfigError(f"{where}.same_network", f"must be one of {', '.join(SAME_NETWORK)}")
@@ -419,6 +455,7 @@ def _parse_clients(
             match_code=match_code,
             same_network=same_network,
             logo_uri=parse_logo_uri(f"{where}.logo_uri", table.get("logo_uri")),
+            kiosk=kiosk,
         )
     return clients
 

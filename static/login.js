@@ -1,6 +1,7 @@
 // The desktop login page: live status over a websocket (or Server-Sent Events where no websocket
 // gets through), countdown, phone simulator.
-// No inline script: the page hands its data over in data- attributes.
+// No inline script: the page hands its data over in data- attributes, its texts too (data-texts,
+// JSON in the page's language: relay/pages/outcomes.py).
 (function () {
   "use strict";
   const root = document.getElementById("login");
@@ -10,16 +11,8 @@
   const expiresAt = Number(root.dataset.expiresAt);
   const el = (id) => document.getElementById(id);
   const statusLine = el("status");
-  const TEXT = {
-    pending: "Scan the code with your phone",
-    scanned: "Scanned. Continue on your phone",
-    confirmed: "Approved. Signing you in…",
-    completed: "Signed in",
-    expired: "This code has expired",
-    cancelled: "Cancelled",
-    denied: "The sign-in was declined",
-    failed: "The sign-in failed",
-  };
+  const I18N = JSON.parse(root.dataset.texts);
+  const TEXT = I18N.status;
   const FINAL = new Set(["completed", "expired", "cancelled", "denied", "failed"]);
 
   let status = root.dataset.status;
@@ -67,6 +60,13 @@
     if (el("simulator")) el("simulator").dataset.url = event.scan_url;
   }
 
+  // How the login ended, by its reason code; the provider's own words are on the phone.
+  function outcome(event) {
+    if (event.reason && I18N.reasons[event.reason]) return I18N.reasons[event.reason];
+    if (event.status === "failed" && event.reason) return I18N.failed.replace("{reason}", event.reason);
+    return TEXT[event.status];
+  }
+
   function show(event) {
     if (event.status === "pending" && event.scan_url) showCode(event);
     status = event.status;
@@ -91,12 +91,14 @@
       el("refresh-form").hidden = false;
       el("outcome").hidden = false;
       el("outcome-text").textContent = "";
+      el("outcome-text").hidden = true;
       el("countdown-line").hidden = true;
       el("steps").hidden = true;
     }
     if (status === "denied" || status === "failed" || status === "cancelled") {
       el("outcome").hidden = false;
-      el("outcome-text").textContent = event.message || TEXT[status];
+      el("outcome-text").textContent = outcome(event);
+      el("outcome-text").hidden = false;
       el("steps").hidden = true;
       el("countdown-line").hidden = true;
     }
@@ -121,7 +123,7 @@
     } catch (refused) {
       socket = null;
       if (!fallBack()) {
-        setStatus("Reconnecting…");
+        setStatus(I18N.reconnecting);
         window.setTimeout(connect, backoff());
       }
       return;
@@ -137,7 +139,7 @@
     socket.onclose = (closed) => {
       if (finished) return;
       if (closed.code === 1008) {
-        setStatus("This sign-in cannot continue in this browser. Start again from the app.");
+        setStatus(I18N.elsewhere);
         return;
       }
       if (!opened) {
@@ -146,7 +148,7 @@
         if (unopened >= 2 && fallBack()) return;
       }
       const delay = backoff();
-      if (attempts > 2) setStatus("Reconnecting…");
+      if (attempts > 2) setStatus(I18N.reconnecting);
       window.setTimeout(connect, delay);
     };
   }
@@ -167,7 +169,7 @@
         stream.close();
         return;
       }
-      setStatus("Reconnecting…");
+      setStatus(I18N.reconnecting);
       if (stream.readyState === EventSource.CLOSED) window.setTimeout(fallBack, backoff());
     };
     return true;

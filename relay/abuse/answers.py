@@ -18,6 +18,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.websockets import WebSocket, WebSocketState
 
 from relay.abuse.rates import WAITING, Refused
+from relay.i18n import _
+from relay.i18n.dates import Duration
 from relay.templating import message_page
 
 TRY_AGAIN_LATER = 1013  # RFC 6455 §7.4.1 (IANA registry): retry later
@@ -25,12 +27,13 @@ NO_STORE = {"Cache-Control": "no-store"}
 
 # What a person is told, by limit: what happened too often.
 TOO_OFTEN = {
-    "authorize": "Too many sign-ins were started from your network.",
-    WAITING: "Too many sign-ins were started from your network.",
-    "scan": "Too many QR codes were opened from your network.",
-    "live": "This page reconnected too often.",
-    "token": "Too many requests from your network.",
-    "token_per_client": "Too many requests from this application.",
+    "authorize": _("Too many sign-ins were started from your network."),
+    WAITING: _("Too many sign-ins were started from your network."),
+    "scan": _("Too many QR codes were opened from your network."),
+    "live": _("This page reconnected too often."),
+    "token": _("Too many requests from your network."),
+    "token_per_client": _("Too many requests from this application."),
+    "user_code": _("Too many codes that do not work were typed from your network."),
 }
 
 
@@ -47,11 +50,14 @@ def too_many(request: Request, refused: Refused, *, api: bool) -> Response:
             status_code=429,
             headers=headers,
         )
-    seconds = "a second" if refused.retry_after == 1 else f"{refused.retry_after} seconds"
     response = message_page(
         request,
-        "Too many requests",
-        f"{TOO_OFTEN.get(refused.limit, TOO_OFTEN['token'])} Wait {seconds} and try again.",
+        _("Too many requests"),
+        _(
+            "%(what)s Wait %(duration)s and try again.",
+            what=TOO_OFTEN.get(refused.limit, TOO_OFTEN["token"]),
+            duration=Duration(refused.retry_after),
+        ),
         status_code=429,
         tone="warning",
     )
@@ -74,12 +80,15 @@ def too_large(request: Request, status_code: int, description: str, *, api: bool
             status_code=status_code,
             headers=NO_STORE,
         )
-    title = "Address too long" if status_code == 414 else "Request too large"
+    title = _("Address too long") if status_code == 414 else _("Request too large")
     response = message_page(
         request,
         title,
-        f"The relay does not accept this request: {description}. Go back to the app you were "
-        "signing in to and start again.",
+        _(
+            "The relay does not accept this request: %(problem)s. Go back to the app you were "
+            "signing in to and start again.",
+            problem=description,  # for engineers: not translated
+        ),
         status_code=status_code,
         tone="warning",
     )

@@ -6,18 +6,22 @@ computer, from where and when. The relay records the desktop's User-Agent and IP
 login starts, and the phone page describes them: "Chrome 131 on Windows 10", the IP address, and a
 coarse location (city and country) when a GeoIP database in MaxMind's format is configured
 (`geoip_database`; GeoLite2-City or GeoLite2-Country, or any database with the same layout).
+Both in the page's language: "Chrome 131 on Windows 10" is "Windows 10 上的 Chrome 131", and the
+place takes the database's own names in that language when it has them (MaxMind's carry zh-CN).
 """
 
 from __future__ import annotations
 
 import ipaddress
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import maxminddb
 from starlette.requests import HTTPConnection
 from ua_parser import parse
+
+from relay.i18n import Language, Text, _, english
 
 log = logging.getLogger("relay.crossdevice")
 
@@ -42,6 +46,13 @@ class DesktopContext:
 
 def describe_agent(user_agent: str | None) -> str | None:
     """ "Chrome 131 on Windows 10", "Safari on macOS", or None when nothing is recognised."""
+    described = agent_text(user_agent)
+    return described.english() if isinstance(described, Text) else described
+
+
+def agent_text(user_agent: str | None) -> Text | str | None:
+    """The browser and the system of `user_agent`, for the page to say in its language (the
+    names themselves are names: not translated)."""
     if not user_agent:
         return None
     parsed = parse(user_agent)
@@ -53,7 +64,7 @@ def describe_agent(user_agent: str | None) -> str | None:
         if parsed.os.family == "Mac OS X":
             os_name = "macOS"
     if browser and os_name:
-        return f"{browser} on {os_name}"
+        return _("%(browser)s on %(system)s", browser=browser, system=os_name)
     return browser or os_name
 
 
@@ -89,6 +100,12 @@ class Locator:
                 raise ValueError(f"{path} is not a MaxMind-format database ({exc})") from None
 
     def locate(self, ip: str | None) -> str | None:
+        """ "Hangzhou, China", in English."""
+        place = self.place(ip)
+        return (place.localize(english()) or None) if place else None
+
+    def place(self, ip: str | None) -> Place | None:
+        """Where `ip` is, to be written in the page's language."""
         if self._reader is None or not ip:
             return None
         try:
@@ -102,8 +119,8 @@ class Locator:
             return None
         if not isinstance(record, dict):
             return None
-        parts = [_english(record.get("city")), _english(record.get("country"))]
-        return ", ".join(p for p in parts if p) or None
+        place = Place(_names(record.get("city")), _names(record.get("country")))
+        return place if place.city or place.country else None
 
     def close(self) -> None:
         if self._reader is not None:
@@ -111,10 +128,25 @@ class Locator:
             self._reader = None
 
 
-def _english(entry: Any) -> str | None:
-    if not isinstance(entry, dict):
-        return None
-    names = entry.get("names")
-    if isinstance(names, dict) and isinstance(names.get("en"), str):
-        return str(names["en"])
-    return None
+def _names(entry: Any) -> dict[str, str]:
+    """A GeoIP record's names of a city or a country, by language ("en", "zh-CN", ...)."""
+    names = entry.get("names") if isinstance(entry, dict) else None
+    if not isinstance(names, dict):
+        return {}
+    return {k: v for k, v in names.items() if isinstance(k, str) and isinstance(v, str) and v}
+
+
+@dataclass(frozen=True)
+class Place:
+    """A city and its country, each by language; written in the page's language where the
+    database has that name, in English otherwise."""
+
+    city: dict[str, str] = field(default_factory=dict)
+    country: dict[str, str] = field(default_factory=dict)
+
+    def localize(self, language: Language) -> str:
+        city = self.city.get(language.tag) or self.city.get("en")
+        country = self.country.get(language.tag) or self.country.get("en")
+        if city and country:
+            return _("%(city)s, %(country)s", city=city, country=country).translate(language)
+        return city or country or ""

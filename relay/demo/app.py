@@ -24,7 +24,9 @@ from starlette.routing import Route
 from relay.core import Relay
 from relay.digests import new_verifier, s256, sha256_hex
 from relay.errors import InvalidRequest
-from relay.params import query_params
+from relay.i18n import Text, _
+from relay.i18n.negotiation import clean_ui_locales
+from relay.params import Params, form_params, query_params
 from relay.templating import render
 
 CLIENT_ID = "demo"
@@ -40,7 +42,20 @@ LOGIN_TTL = 15 * 60
 
 
 class DemoError(Exception):
-    pass
+    """Why the demo's sign-in did not finish, for the person at the demo page."""
+
+    def __init__(self, problem: Text) -> None:
+        super().__init__(problem.english())
+        self.problem = problem
+
+
+def asked_locales(params: Params) -> str | None:
+    """The demo's own `ui_locales` (its language links), passed on to /authorize as an RP
+    would; a malformed value is dropped."""
+    try:
+        return clean_ui_locales(params.get("ui_locales", max_chars=64))
+    except InvalidRequest:
+        return None
 
 
 def redirect_uri(relay: Relay) -> str:
@@ -48,16 +63,24 @@ def redirect_uri(relay: Relay) -> str:
 
 
 async def index(request: Request) -> Response:
-    return render(request, "demo_index.html", {})
+    ui_locales = asked_locales(query_params(request))
+    return render(request, "demo_index.html", {"ui_locales": ui_locales}, ui_locales=ui_locales)
 
 
 async def login(request: Request) -> Response:
     relay: Relay = request.app.state.relay
+    try:
+        params = query_params(request) if request.method == "GET" else await form_params(request)
+    except InvalidRequest:
+        params = Params([])
+    ui_locales = asked_locales(params)
     state = secrets.token_urlsafe(24)
     verifier = new_verifier()
     nonce = secrets.token_urlsafe(24)
     await relay.store.create(
-        demo_key(state), {"verifier": verifier, "nonce": nonce, "started": time.time()}, LOGIN_TTL
+        demo_key(state),
+        {"verifier": verifier, "nonce": nonce, "started": time.time(), "ui_locales": ui_locales},
+        LOGIN_TTL,
     )
     query = urlencode(
         {
@@ -69,6 +92,7 @@ async def login(request: Request) -> Response:
             "nonce": nonce,
             "code_challenge": s256(verifier),
             "code_challenge_method": "S256",
+            **({"ui_locales": ui_locales} if ui_locales else {}),
         }
     )
     response = RedirectResponse(relay.settings.url(f"/authorize?{query}"), status_code=303)
@@ -89,13 +113,14 @@ async def callback(request: Request) -> Response:
     try:
         result = await finish(request, relay)
     except InvalidRequest as exc:
-        return render(request, "demo_result.html", {"problem": exc.description}, status_code=400)
+        problem = _("The answer is not valid: %(problem)s.", problem=exc.description)
+        return render(request, "demo_result.html", {"problem": problem}, status_code=400)
     except httpx.HTTPError as exc:
-        problem = f"The relay could not be reached ({type(exc).__name__})."
+        problem = _("The relay could not be reached (%(error)s).", error=type(exc).__name__)
         return render(request, "demo_result.html", {"problem": problem}, status_code=502)
     except DemoError as exc:
-        return render(request, "demo_result.html", {"problem": str(exc)}, status_code=400)
-    response = render(request, "demo_result.html", result)
+        return render(request, "demo_result.html", {"problem": exc.problem}, status_code=400)
+    response = render(request, "demo_result.html", result, ui_locales=result["ui_locales"])
     response.delete_cookie(STATE_COOKIE, path="/demo")
     return response
 
@@ -106,19 +131,29 @@ async def finish(request: Request, relay: Relay) -> dict[str, Any]:
     state = params.get("state")
     cookie = request.cookies.get(STATE_COOKIE, "")
     if not state or not hmac.compare_digest(state.encode(), cookie.encode()):
-        raise DemoError("The state does not match this browser's login (a CSRF check).")
+        raise DemoError(_("The state does not match this browser's login (a CSRF check)."))
     pending = await relay.store.consume(demo_key(state))
     if pending is None:
-        raise DemoError("This login was already finished or is too old. Start again.")
+        raise DemoError(_("This login was already finished or is too old. Start again."))
     if params.get("iss") != issuer:
-        raise DemoError(f"The response's iss is {params.get('iss')!r}, expected {issuer!r}.")
+        raise DemoError(
+            _(
+                "The response's iss is %(got)s, expected %(expected)s.",
+                got=repr(params.get("iss")),
+                expected=repr(issuer),
+            )
+        )
     if params.get("error"):
         raise DemoError(
-            f"The relay answered {params.get('error')}: {params.get('error_description')}"
+            _(
+                "The relay answered %(error)s: %(description)s",
+                error=str(params.get("error")),
+                description=str(params.get("error_description")),
+            )
         )
     code = params.get("code")
     if code is None:
-        raise DemoError("The relay's answer has no code.")
+        raise DemoError(_("The relay's answer has no code."))
 
     client = relay.settings.clients[CLIENT_ID]
     http = relay.http
@@ -135,7 +170,7 @@ async def finish(request: Request, relay: Relay) -> dict[str, Any]:
     )
     tokens = response.json()
     if response.status_code != 200:
-        raise DemoError(f"The token endpoint answered {tokens.get('error')}.")
+        raise DemoError(_("The token endpoint answered %(error)s.", error=str(tokens.get("error"))))
     keys = KeySet.import_key_set((await http.get(discovery["jwks_uri"])).json())
     try:
         id_token = jwt.decode(tokens["id_token"], keys, algorithms=["RS256"])
@@ -146,7 +181,7 @@ async def finish(request: Request, relay: Relay) -> dict[str, Any]:
             exp={"essential": True},
         ).validate(id_token.claims)
     except (JoseError, ValueError) as exc:
-        raise DemoError(f"The id_token did not verify: {exc}") from None
+        raise DemoError(_("The id_token did not verify: %(error)s", error=str(exc))) from None
     userinfo = await http.get(
         discovery["userinfo_endpoint"],
         headers={"Authorization": f"Bearer {tokens['access_token']}"},
@@ -158,6 +193,7 @@ async def finish(request: Request, relay: Relay) -> dict[str, Any]:
         "token_response": {
             k: v for k, v in tokens.items() if k not in ("access_token", "id_token")
         },
+        "ui_locales": pending.get("ui_locales"),
     }
 
 

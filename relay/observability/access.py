@@ -1,8 +1,9 @@
 """RequestLog: the request id in and out, the ids in the log context, one access line per request.
 
-The access line holds the method, the path with the scan ticket masked, the status and the
-duration; never the query string (codes and states travel in it), headers or cookies. Uvicorn's
-own access log prints query strings, so `qr-relay` turns it off and this one is used instead.
+The access line holds the method, the path with the scan ticket (`/s/…`) and the device_code
+(`/device/…/live`) masked, the status and the duration; never the query string (codes and
+states travel in it), headers or cookies. Uvicorn's own access log prints query strings, so
+`qr-relay` turns it off and this one is used instead.
 Probes (/healthz, /readyz, /metrics) are logged at DEBUG: a load balancer asks every few seconds.
 
 An exception that escapes the app is logged here, with the request's ids, before Starlette's
@@ -31,11 +32,13 @@ errors = logging.getLogger("relay.app")
 
 REQUEST_ID_HEADER = "X-Request-ID"
 MASKED = re.compile(r"^/s/[^/]+")
+# /device/{device_code}/live: any segment under /device/ but the pages' own (/device/confirm).
+DEVICE_CODE = re.compile(r"^/device/(?!confirm(?:/|$))[^/]+")
 PROBES = frozenset({"/healthz", "/readyz", "/metrics"})
 
 
 def loggable_path(path: str) -> str:
-    return MASKED.sub("/s/…", path)
+    return DEVICE_CODE.sub("/device/…", MASKED.sub("/s/…", path))
 
 
 class RequestLog:

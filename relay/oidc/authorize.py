@@ -20,6 +20,7 @@ from starlette.responses import Response
 
 from relay.core import Relay
 from relay.errors import InvalidRequest, OAuthError, UnsupportedResponseType
+from relay.i18n.negotiation import clean_ui_locales
 from relay.oidc.discovery import SCOPES_SUPPORTED
 from relay.oidc.responses import error_redirect
 from relay.pages.login import start_login
@@ -143,6 +144,12 @@ def check_nonce(checked: Checked) -> str | None:
     return checked.params.get("nonce", max_chars=MAX_NONCE_CHARS)
 
 
+def check_ui_locales(checked: Checked) -> str | None:
+    """OpenID Connect Core §3.1.2.1: the languages of the pages, a hint kept with the login
+    (relay/i18n/negotiation.py); languages the relay does not speak are no error."""
+    return clean_ui_locales(checked.params.get("ui_locales"))
+
+
 def check_provider(checked: Checked) -> str:
     assert checked.client is not None
     allowed = checked.client.providers
@@ -161,17 +168,21 @@ def check_provider(checked: Checked) -> str:
 
 async def authorize(request: Request) -> Response:
     relay: Relay = request.app.state.relay
+    checked = None
     try:
         params = query_params(request) if request.method == "GET" else await form_params(request)
         checked = Checked(params)
         check_client(relay, checked)
         check_redirect_uri(relay, checked)
     except OAuthError as error:
+        # The page is for people; the error and its description are for the app's engineers
+        # and stay English.
         return render(
             request,
             "authorize_error.html",
             {"error": error.error, "description": error.description},
             status_code=400,
+            ui_locales=dict(checked.params.items()).get("ui_locales") if checked else None,
         )
     assert checked.client is not None and checked.redirect_uri is not None
     posted = request.method == "POST"
@@ -191,6 +202,7 @@ async def authorize(request: Request) -> Response:
         scope = check_scope(checked)
         code_challenge = check_pkce(checked)
         nonce = check_nonce(checked)
+        ui_locales = check_ui_locales(checked)
         provider = check_provider(checked)
     except OAuthError as error:
         return error_redirect(
@@ -208,6 +220,7 @@ async def authorize(request: Request) -> Response:
         state=checked.state,
         nonce=nonce,
         code_challenge=code_challenge,
+        ui_locales=ui_locales,
     )
     _, response = await start_login(request, relay, auth_request)
     return response
@@ -228,4 +241,5 @@ def provider_picker(request: Request, relay: Relay, checked: Checked) -> Respons
         request,
         "picker.html",
         {"client": checked.client, "choices": choices},
+        ui_locales=dict(checked.params.items()).get("ui_locales"),
     )

@@ -1,7 +1,11 @@
-"""The token endpoint (RFC 6749 §4.1.3 and §5, RFC 7636 §4.6, OpenID Connect Core §3.1.3).
+"""The token endpoint (RFC 6749 §4.1.3 and §5, RFC 7636 §4.6, OpenID Connect Core §3.1.3,
+RFC 8628 §3.4).
 
-Checks in order: the body, the client's authentication, the grant type, the code (consumed
-atomically), its binding to client and redirect_uri, PKCE. Every answer carries
+Checks in order: the body, the client's authentication, the grant type; then the grant's own
+checks. For `authorization_code`: the code (consumed atomically), its binding to client and
+redirect_uri, PKCE. For the device grant (`urn:ietf:params:oauth:grant-type:device_code`): the
+device_code's login, polled (relay/device/polling.py). Both end in the same issuing step
+(`issue_tokens`): an access token, and an id_token with the openid scope. Every answer carries
 Cache-Control: no-store. invalid_client is 401, with WWW-Authenticate when Basic was tried.
 """
 
@@ -11,12 +15,15 @@ import hashlib
 import hmac
 import secrets
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from relay.core import Relay
+from relay.device import DEVICE_CODE_GRANT
+from relay.device.polling import device_code_grant
 from relay.digests import CODE_VERIFIER, b64url, s256
 from relay.errors import InvalidGrant, InvalidRequest, OAuthError, UnsupportedGrantType
 from relay.oidc.clients import authenticate_client
@@ -26,13 +33,30 @@ from relay.params import Params, form_params
 from relay.sessions import Identity
 from relay.settings import ClientConfig
 
+# A grant's checks: what the tokens are issued from (the record of a code), and the id of the
+# grant (the code, or the device_code) under which a replay finds what was issued.
+Grant = Callable[[Relay, ClientConfig, Params], Awaitable[tuple[str, dict[str, Any]]]]
 
-def check_grant_type(params: Params) -> None:
+
+def check_grant_type(params: Params) -> Grant:
     grant_type = params.get("grant_type")
     if grant_type is None:
         raise InvalidRequest("grant_type is missing")
-    if grant_type != "authorization_code":
+    grant = GRANTS.get(grant_type)
+    if grant is None:
         raise UnsupportedGrantType(f"grant_type {grant_type[:64]} is not supported")
+    return grant
+
+
+async def authorization_code_grant(
+    relay: Relay, client: ClientConfig, params: Params
+) -> tuple[str, dict[str, Any]]:
+    """RFC 6749 §4.1.3: the code, consumed, bound to this client and redirect_uri, and PKCE."""
+    code = params.require("code", max_chars=256)
+    record = await redeem_code(relay, code)
+    check_binding(record, client, params)
+    check_pkce(record, params)
+    return code, record
 
 
 async def redeem_code(relay: Relay, code: str) -> dict[str, Any]:
@@ -104,6 +128,9 @@ def profile_claims(identity: Identity) -> dict[str, str]:
 
 
 async def issue_tokens(relay: Relay, code: str, record: dict[str, Any]) -> dict[str, Any]:
+    """The token response (RFC 6749 §5.1, OpenID Connect Core §3.1.3.3) for `record` (client_id,
+    scope, identity, auth_time, nonce), remembered under `code` (an authorization code or a
+    device_code) so that a replay of it revokes the access token."""
     identity = Identity.from_record(record["identity"])
     access_token = secrets.token_urlsafe(32)
     ttl = relay.settings.access_token_ttl
@@ -139,12 +166,15 @@ async def token(request: Request) -> Response:
         client = relay.settings.clients[
             authenticate_client(request, params, relay.settings.client_secret)
         ]
-        check_grant_type(params)
-        code = params.require("code", max_chars=256)
-        record = await redeem_code(relay, code)
-        check_binding(record, client, params)
-        check_pkce(record, params)
+        grant = check_grant_type(params)
+        code, record = await grant(relay, client, params)
         body = await issue_tokens(relay, code, record)
     except OAuthError as error:
         return error_json(error)
     return JSONResponse(body, headers=NO_STORE)
+
+
+GRANTS: dict[str, Grant] = {
+    "authorization_code": authorization_code_grant,
+    DEVICE_CODE_GRANT: device_code_grant,  # RFC 8628 §3.4
+}

@@ -21,8 +21,10 @@ from starlette.responses import Response
 
 from relay.core import Relay
 from relay.errors import InvalidRequest, ProviderError
+from relay.i18n import Text, _
 from relay.observability.context import bind_session
 from relay.pages.binding import callback_cookie, forget, holds
+from relay.pages.outcomes import DENIED_BY_USER, could_not_sign_in, declined_at
 from relay.pages.phone import outcome_page, trip_of, upstream_key
 from relay.params import query_params
 from relay.providers import Provider
@@ -33,16 +35,15 @@ from relay.templating import message_page
 
 log = logging.getLogger("relay.callback")
 
-DENIED_BY_USER = {"access_denied", "user_denied", "user_cancelled"}
 MAX_DETAIL = 160  # characters of the error's message shown to people
 INTERNAL_ERROR = ProviderError("internal_error", "the relay could not handle the provider's answer")
 
 
-def bad_callback(request: Request, detail: str) -> Response:
+def bad_callback(request: Request, detail: Text) -> Response:
     return message_page(
         request,
-        "This sign-in link is not valid",
-        f"{detail} Scan the QR code on your computer again.",
+        _("This sign-in link is not valid"),
+        _("%(detail)s Scan the QR code on your computer again.", detail=detail),
         status_code=400,
         tone="error",
     )
@@ -53,7 +54,7 @@ async def callback(request: Request) -> Response:
     name = request.path_params["provider"]
     provider = relay.providers.get(name)
     if provider is None:
-        return message_page(request, "Unknown provider", "", status_code=404, tone="error")
+        return message_page(request, _("Unknown provider"), None, status_code=404, tone="error")
     try:
         params = query_params(request)
         state = params.require("state", max_chars=256)
@@ -61,18 +62,23 @@ async def callback(request: Request) -> Response:
         error = params.get("error", max_chars=256)
         description = params.get("error_description", max_chars=1024)
     except InvalidRequest as exc:
-        return bad_callback(request, f"The provider's answer is malformed ({exc.description}).")
+        return bad_callback(
+            request,
+            _("The provider's answer is malformed (%(problem)s).", problem=exc.description),
+        )
     if code is None and error is None:
         if not provider.denial_without_code:
-            return bad_callback(request, "The provider's answer has neither a code nor an error.")
+            return bad_callback(
+                request, _("The provider's answer has neither a code nor an error.")
+            )
         error = "access_denied"  # WeChat comes back with only the state when the user refuses
 
     upstream = await relay.store.consume(upstream_key(state))
     if upstream is None or upstream["provider"] != name:
         return message_page(
             request,
-            "This sign-in link has expired or was used",
-            "Scan the QR code on your computer again.",
+            _("This sign-in link has expired or was used"),
+            _("Scan the QR code on your computer again."),
             status_code=400,
             tone="warning",
         )
@@ -81,9 +87,11 @@ async def callback(request: Request) -> Response:
         # person who started it. Consuming the state above already ended that trip.
         return message_page(
             request,
-            "Finish this sign-in on the phone that scanned the code",
-            "This answer from the provider belongs to a sign-in started in another browser. "
-            "Nothing was shared. If you started it, scan the QR code again.",
+            _("Finish this sign-in on the phone that scanned the code"),
+            _(
+                "This answer from the provider belongs to a sign-in started in another browser. "
+                "Nothing was shared. If you started it, scan the QR code again."
+            ),
             status_code=403,
             tone="error",
         )
@@ -104,7 +112,7 @@ async def finish(
     bind_session(upstream["session_id"])  # for this request's log lines; the path has none
     session = await relay.sessions.find(upstream["session_id"])
     if session is None:
-        return bad_callback(request, "The sign-in it belongs to has ended.")
+        return bad_callback(request, _("The sign-in it belongs to has ended."))
     if session.status is not Status.SCANNED:
         return outcome_page(request, session)
 
@@ -158,9 +166,9 @@ async def settle_failure(
     log.warning("login %s… at %s: %s", session.id[:8], provider.name, exc)
     if exc.code in DENIED_BY_USER:
         target = Status.DENIED
-        message = f"The sign-in was declined at {provider.display_name}."
+        message = declined_at(provider.display_name).english()
     else:
         target = Status.FAILED
         detail = shorten(exc.message, MAX_DETAIL)
-        message = f"{provider.display_name} could not sign you in ({exc.code}: {detail})."
+        message = could_not_sign_in(provider.display_name, f"{exc.code}: {detail}").english()
     return await relay.sessions.settle(session, target, reason=exc.code, message=message)

@@ -14,6 +14,8 @@ from relay.core import Relay
 from relay.crossdevice import DesktopContext, is_handheld
 from relay.digests import sha256_hex
 from relay.errors import AccessDenied, InvalidTransition
+from relay.i18n import _
+from relay.i18n.dates import countdown
 from relay.oidc.codes import issue_code
 from relay.oidc.responses import error_redirect, redirect_to_client
 from relay.pages.binding import (
@@ -24,20 +26,21 @@ from relay.pages.binding import (
     session_in_path,
     set_desktop_cookie,
 )
+from relay.pages.outcomes import CANCELLED_ON_COMPUTER, ScriptTexts
 from relay.pages.qr import qr_svg
 from relay.sessions import AuthorizationRequest, LoginSession, Status
 from relay.sessions.service import RECORD_GRACE
 from relay.templating import message_page, render
 
-STATUS_TEXT = {
-    Status.PENDING: "Scan the code with your phone",
-    Status.SCANNED: "Scanned. Continue on your phone",
-    Status.CONFIRMED: "Approved. Signing you in…",
-    Status.COMPLETED: "Signed in",
-    Status.EXPIRED: "This code has expired",  # also the error_description back to the client
-    Status.CANCELLED: "Cancelled",
-    Status.DENIED: "The sign-in was declined",
-    Status.FAILED: "The sign-in failed",
+STATUS_TEXT = {  # in English, also the error_description back to the client
+    Status.PENDING: _("Scan the code with your phone"),
+    Status.SCANNED: _("Scanned. Continue on your phone"),
+    Status.CONFIRMED: _("Approved. Signing you in…"),
+    Status.COMPLETED: _("Signed in"),
+    Status.EXPIRED: _("This code has expired"),
+    Status.CANCELLED: _("Cancelled"),
+    Status.DENIED: _("The sign-in was declined"),
+    Status.FAILED: _("The sign-in failed"),
 }
 
 
@@ -48,33 +51,42 @@ async def bound_session(request: Request) -> LoginSession | Response:
     if session is None:
         return message_page(
             request,
-            "This sign-in has ended",
-            "It is unknown or too old. Go back to the app you were signing in to and start again.",
+            _("This sign-in has ended"),
+            _(
+                "It is unknown or too old. Go back to the app you were signing in to and start "
+                "again."
+            ),
             status_code=404,
             tone="warning",
         )
     if request.method == "POST" and not same_origin(request, relay):
         return message_page(
             request,
-            "Request refused",
-            "This request came from another site.",
+            _("Request refused"),
+            _("This request came from another site."),
             status_code=403,
             tone="error",
+            login=session,
         )
     cookie = desktop_cookie(relay, session.id)
     if not holds(request, cookie, session.binding_hash):
         if session.final and cookie not in request.cookies:
             # Its cookie went when the browser went back to the app (resume): over, not foreign.
             return (
-                already_finished(request) if session.status is Status.COMPLETED else ended(request)
+                already_finished(request, session)
+                if session.status is Status.COMPLETED
+                else ended(request, session)
             )
         return message_page(
             request,
-            "This sign-in belongs to another browser",
-            "Only the browser that started this sign-in can finish it. Start again from the app "
-            "you were signing in to.",
+            _("This sign-in belongs to another browser"),
+            _(
+                "Only the browser that started this sign-in can finish it. Start again from the "
+                "app you were signing in to."
+            ),
             status_code=403,
             tone="error",
+            login=session,
         )
     return session
 
@@ -102,14 +114,16 @@ async def login_page(request: Request) -> Response:
             "qr": qr_svg(url),
             "scan_url": url,
             "status_text": STATUS_TEXT[session.status],
+            "script_texts": ScriptTexts(STATUS_TEXT, provider.display_name),
             "expires_at_ms": int(session.expires_at * 1000),
-            "remaining": "{}:{:02d}".format(*divmod(remaining, 60)),
+            "remaining": countdown(remaining),
             "sandbox": provider.kind == "sandbox",
             "match_code": session.match_code,
             # On a phone there is nothing to scan: go on at the provider here (same_device.py).
             "handheld": is_handheld(request.headers.get("user-agent")),
             "logo": await relay.logos.get(client) is not None,
         },
+        login=session,
     )
 
 
@@ -140,14 +154,14 @@ async def resume(request: Request) -> Response:
         if "session_id" in decided:  # refreshed meanwhile: the login goes on there
             return RedirectResponse(f"/sessions/{decided['session_id']}", status_code=303)
     if session.status in (Status.DENIED, Status.FAILED, Status.CANCELLED, Status.EXPIRED):
-        description = session.message or STATUS_TEXT[session.status]
+        description = session.message or STATUS_TEXT[session.status].english()
         return leaving(
             relay,
             session,
             error_redirect(back.redirect_uri, issuer, AccessDenied(description), back.state),
         )
     if session.status is Status.COMPLETED:
-        return already_finished(request)
+        return already_finished(request, session)
     return RedirectResponse(f"/sessions/{session.id}", status_code=303)  # still waiting
 
 
@@ -158,23 +172,25 @@ def leaving(relay: Relay, session: LoginSession, response: Response) -> Response
     return response
 
 
-def ended(request: Request) -> Response:
+def ended(request: Request, session: LoginSession) -> Response:
     return message_page(
         request,
-        "This sign-in has ended",
-        "Go back to the app you were signing in to and start again.",
+        _("This sign-in has ended"),
+        _("Go back to the app you were signing in to and start again."),
         status_code=409,
         tone="warning",
+        login=session,
     )
 
 
-def already_finished(request: Request) -> Response:
+def already_finished(request: Request, session: LoginSession) -> Response:
     return message_page(
         request,
-        "This sign-in is already complete",
-        "It finished in this browser already. Go back to the app you were signing in to.",
+        _("This sign-in is already complete"),
+        _("It finished in this browser already. Go back to the app you were signing in to."),
         status_code=409,
         tone="warning",
+        login=session,
     )
 
 
@@ -189,14 +205,14 @@ async def cancel(request: Request) -> Response:
             session,
             Status.CANCELLED,
             reason="cancelled",
-            message="The sign-in was cancelled on the computer.",
+            message=CANCELLED_ON_COMPUTER.english(),
         )
     if session.status is Status.CANCELLED:
         back = session.request
         return error_redirect(
             back.redirect_uri,
             relay.settings.issuer,
-            AccessDenied(session.message or STATUS_TEXT[Status.CANCELLED]),
+            AccessDenied(session.message or STATUS_TEXT[Status.CANCELLED].english()),
             back.state,
             after_post=True,
         )
@@ -240,7 +256,7 @@ async def refresh(request: Request) -> Response:
     if not await relay.store.create(key, {}, RECORD_GRACE):
         decided = await relay.store.get(key) or {}
         if decided.get("returned"):
-            return ended(request)
+            return ended(request, session)
         return RedirectResponse(f"/sessions/{decided.get('session_id', session.id)}", 303)
     fresh, response = await start_login(request, relay, session.request)
     await relay.store.put(key, {"session_id": fresh.id}, RECORD_GRACE)

@@ -24,9 +24,12 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from relay.core import Relay
-from relay.crossdevice import describe_agent, same_network
+from relay.crossdevice import agent_text, same_network
+from relay.device import is_device_login
 from relay.digests import new_verifier, sha256_hex
 from relay.errors import InvalidRequest, ProviderError
+from relay.i18n import _
+from relay.i18n.dates import time_ago, utc_time
 from relay.observability.context import bind_session
 from relay.pages.binding import (
     URL_TOKEN,
@@ -38,6 +41,7 @@ from relay.pages.binding import (
     set_callback_cookie,
     set_phone_cookie,
 )
+from relay.pages.outcomes import DECLINED_ON_PHONE, WRONG_NUMBER, could_not_start, told
 from relay.params import form_params
 from relay.providers import Trip
 from relay.sessions import LoginSession, Status
@@ -60,44 +64,50 @@ async def scan(request: Request) -> Response:
     ticket = request.path_params["ticket"]
     holder = await relay.sessions.ticket_holder(ticket) if URL_TOKEN.fullmatch(ticket) else None
     if holder is None:
-        return stale_code(request)
+        return stale_code(request, None)
     bind_session(holder.id)  # the path holds only the (masked) ticket
     if holder.status is not Status.PENDING:
         if holds(request, phone_cookie(relay, holder.id), holder.phone_hash):
             # This phone scanned it: it came back (the Back button); where it left off.
             return RedirectResponse(f"/phone/{holder.id}", status_code=303)
         if holder.phone_hash is None:  # ended unscanned: expired or cancelled
-            return stale_code(request)
+            return stale_code(request, holder)
         return message_page(
             request,
-            "This QR code was scanned already",
-            "Each code can be scanned once, and another phone scanned this one. Nothing was "
-            "changed. If you are signing in, look at the screen: it shows what to do next.",
+            _("This QR code was scanned already"),
+            _(
+                "Each code can be scanned once, and another phone scanned this one. Nothing was "
+                "changed. If you are signing in, look at the screen: it shows what to do next."
+            ),
             status_code=409,
             tone="warning",
+            login=holder,
         )
     wrong_app = needs_other_app(request, relay, holder)
     if wrong_app is not None:
         return wrong_app
     if far_away(request, relay, holder) and client_of(relay, holder).same_network == "require":
-        return not_nearby(request)
+        return not_nearby(request, holder)
     secret = secrets.token_urlsafe(32)
     session = await relay.sessions.scan(ticket, sha256_hex(secret))
     if session is None:  # the code changed, or another phone was quicker, since the check
-        return stale_code(request)
+        return stale_code(request, holder)
     response = RedirectResponse(f"/phone/{session.id}", status_code=303)
     set_phone_cookie(response, relay, session.id, secret)
     return response
 
 
-def stale_code(request: Request) -> Response:
+def stale_code(request: Request, session: LoginSession | None) -> Response:
     return message_page(
         request,
-        "This QR code is no longer valid",
-        "The code on the screen changes while it waits, or the sign-in has ended. Scan the "
-        "code that is on the screen now, or start again there.",
+        _("This QR code is no longer valid"),
+        _(
+            "The code on the screen changes while it waits, or the sign-in has ended. Scan the "
+            "code that is on the screen now, or start again there."
+        ),
         status_code=404,
         tone="warning",
+        login=session,
     )
 
 
@@ -115,15 +125,18 @@ def far_away(request: Request, relay: Relay, session: LoginSession) -> bool:
     return same_network(session.desktop_ip, phone_ip) is not True
 
 
-def not_nearby(request: Request) -> Response:
+def not_nearby(request: Request, session: LoginSession) -> Response:
     return message_page(
         request,
-        "Scan from the same network as the screen",
-        "This sign-in works only from a phone on the same network as the screen that shows the "
-        "code (the same Wi-Fi, for example). If the screen is not in front of you, someone may "
-        "be trying to sign in as you: do not continue.",
+        _("Scan from the same network as the screen"),
+        _(
+            "This sign-in works only from a phone on the same network as the screen that shows "
+            "the code (the same Wi-Fi, for example). If the screen is not in front of you, "
+            "someone may be trying to sign in as you: do not continue."
+        ),
         status_code=403,
         tone="error",
+        login=session,
     )
 
 
@@ -136,10 +149,14 @@ def needs_other_app(request: Request, relay: Relay, session: LoginSession) -> Re
         return None
     return message_page(
         request,
-        f"Open this in {app.app_name}",
-        f"Signing in with {app.app_name} works only inside the {app.app_name} app. Open "
-        f"{app.app_name}, use its Scan feature, and scan the code on your computer again.",
+        _("Open this in %(app)s", app=app.app_name),
+        _(
+            "Signing in with %(app)s works only inside the %(app)s app. Open %(app)s, use its "
+            "Scan feature, and scan the code on your computer again.",
+            app=app.app_name,
+        ),
         tone="warning",
+        login=session,
     )
 
 
@@ -151,14 +168,19 @@ async def scanned_on_this_phone(request: Request) -> LoginSession | Response:
     if session is None or not holds(request, phone_cookie(relay, session.id), session.phone_hash):
         return message_page(
             request,
-            "This sign-in is not on this phone",
-            "Scan the QR code on the screen you are signing in on.",
+            _("This sign-in is not on this phone"),
+            _("Scan the QR code on the screen you are signing in on."),
             status_code=404,
             tone="warning",
+            login=session,
         )
     if request.method == "POST" and not same_origin(request, relay):
         return message_page(
-            request, "Request refused", "This request came from another site.", status_code=403
+            request,
+            _("Request refused"),
+            _("This request came from another site."),
+            status_code=403,
+            login=session,
         )
     if session.status is not Status.SCANNED:
         return outcome_page(request, session)
@@ -175,36 +197,45 @@ def outcome_page(request: Request, session: LoginSession) -> Response:
     if session.status in (Status.CONFIRMED, Status.COMPLETED):
         return message_page(
             request,
-            "Done. Return to your computer",
-            "You are signed in there. You can close this page.",
+            # A device login (RFC 8628, relay/device/): the device, not a computer, waits.
+            _("Done. Return to the device")
+            if is_device_login(session)
+            else _("Done. Return to your computer"),
+            _("You are signed in there. You can close this page."),
             tone="success",
+            login=session,
         )
     if session.status is Status.DENIED:
         return message_page(
             request,
-            "Sign-in declined",
-            session.message or "Nothing was shared. You can close this page.",
+            _("Sign-in declined"),
+            told(session.message) or _("Nothing was shared. You can close this page."),
             tone="warning",
+            login=session,
         )
     if session.status is Status.CANCELLED:
         return message_page(
             request,
-            "Sign-in cancelled",
-            "It was cancelled on the computer. You can close this page.",
+            _("Sign-in cancelled"),
+            _("It was cancelled on the computer. You can close this page."),
             tone="warning",
+            login=session,
         )
     if session.status is Status.EXPIRED:
         return message_page(
             request,
-            "This sign-in has expired",
-            "Refresh the QR code on your computer and scan it again.",
+            _("This sign-in has expired"),
+            _("Refresh the QR code on your computer and scan it again."),
             tone="warning",
+            login=session,
         )
     return message_page(
         request,
-        "The sign-in failed",
-        session.message or "Something went wrong at the provider. Try again on your computer.",
+        _("The sign-in failed"),
+        told(session.message)
+        or _("Something went wrong at the provider. Try again on your computer."),
         tone="error",
+        login=session,
     )
 
 
@@ -222,7 +253,6 @@ def decision_page(
     """Who is asking, and Continue or "This wasn't me" (or the three numbers to pick from)."""
     client = client_of(relay, session)
     started = datetime.fromtimestamp(session.created_at, UTC)
-    minutes = max(0, int(relay.sessions.now() - session.created_at) // 60)
     return render(
         request,
         "phone.html",
@@ -230,17 +260,16 @@ def decision_page(
             "session": session,
             "client": client,
             "provider": relay.providers[session.request.provider],
-            "browser": describe_agent(session.desktop_agent),
+            "browser": agent_text(session.desktop_agent),
             "ip": session.desktop_ip,
-            "place": relay.locator.locate(session.desktop_ip),
+            "place": relay.locator.place(session.desktop_ip),
             "started_iso": started.isoformat().replace("+00:00", "Z"),
-            "started": started.strftime("%H:%M UTC"),
-            "ago": "just now"
-            if minutes == 0
-            else f"{minutes} minute{'s' if minutes > 1 else ''} ago",
+            "started": utc_time(session.created_at),
+            "ago": time_ago(max(0.0, relay.sessions.now() - session.created_at)),
             "far_away": far_away(request, relay, session),
         },
         status_code=status_code,
+        login=session,
     )
 
 
@@ -250,7 +279,7 @@ async def continue_to_provider(request: Request) -> Response:
     if isinstance(session, Response):
         return session
     if far_away(request, relay, session) and client_of(relay, session).same_network == "require":
-        return not_nearby(request)
+        return not_nearby(request, session)
     if session.match_code is not None:
         try:
             pick = (await form_params(request)).get("pick", max_chars=8)
@@ -263,7 +292,7 @@ async def continue_to_provider(request: Request) -> Response:
                 session,
                 Status.DENIED,
                 reason="wrong_code",
-                message="The number picked on the phone did not match the screen.",
+                message=WRONG_NUMBER.english(),
             )
             return outcome_page(request, session)
     return await to_provider(request, relay, session)
@@ -287,7 +316,7 @@ async def to_provider(request: Request, relay: Relay, session: LoginSession) -> 
             session,
             Status.FAILED,
             reason=exc.code,
-            message=f"{provider.display_name} could not start the sign-in ({exc}).",
+            message=could_not_start(provider.display_name, str(exc)).english(),
         )
         return outcome_page(request, session)
     browser = secrets.token_urlsafe(32)
@@ -323,6 +352,6 @@ async def decline(request: Request) -> Response:
         session,
         Status.DENIED,
         reason="user_declined",
-        message="The sign-in was declined on the phone.",
+        message=DECLINED_ON_PHONE.english(),
     )
     return outcome_page(request, session)

@@ -25,6 +25,7 @@ from starlette.routing import Route
 from relay.core import Relay
 from relay.digests import CODE_VERIFIER, s256, sha256_hex
 from relay.errors import InvalidGrant, InvalidRequest, OAuthError, UnsupportedGrantType
+from relay.i18n import _
 from relay.oidc.clients import authenticate_client
 from relay.oidc.responses import error_json, with_query
 from relay.params import Params, form_params, query_params
@@ -65,12 +66,22 @@ def read_request(relay: Relay, params: Params) -> tuple[ProviderConfig, dict[str
     return client, fields
 
 
+def bad_request(request: Request, exc: InvalidRequest) -> Response:
+    """The request's problem, in the OAuth words of its description (for the tester)."""
+    return message_page(
+        request,
+        _("Sandbox: bad request"),
+        _("The sign-in request is not valid: %(problem)s.", problem=exc.description),
+        status_code=400,
+    )
+
+
 async def authorize_page(request: Request) -> Response:
     relay: Relay = request.app.state.relay
     try:
         client, fields = read_request(relay, query_params(request))
     except InvalidRequest as exc:
-        return message_page(request, "Sandbox: bad request", exc.description, status_code=400)
+        return bad_request(request, exc)
     return render(request, "sandbox_authorize.html", {"client": client, "fields": fields})
 
 
@@ -82,7 +93,7 @@ async def authorize_decision(request: Request) -> Response:
         decision = params.require("decision")
         name = (params.get("name", max_chars=64) or "").strip()
     except InvalidRequest as exc:
-        return message_page(request, "Sandbox: bad request", exc.description, status_code=400)
+        return bad_request(request, exc)
     state = fields["state"] or None
     if decision != "approve":
         location = with_query(fields["redirect_uri"], {"error": "access_denied", "state": state})
@@ -91,7 +102,7 @@ async def authorize_decision(request: Request) -> Response:
         return render(
             request,
             "sandbox_authorize.html",
-            {"client": client, "fields": fields, "problem": "Type a name to sign in as."},
+            {"client": client, "fields": fields, "problem": _("Type a name to sign in as.")},
             status_code=400,
         )
     code = secrets.token_urlsafe(32)

@@ -63,6 +63,9 @@ class AuthorizationRequest:
     state: str | None = None
     nonce: str | None = None
     code_challenge: str | None = None
+    # OIDC Core §3.1.2.1: the languages the relying party asked its pages in, kept so that
+    # every page of the login speaks one of them (relay/i18n/negotiation.py).
+    ui_locales: str | None = None
 
     def to_record(self) -> dict[str, Any]:
         record = dataclasses.asdict(self)
@@ -71,7 +74,13 @@ class AuthorizationRequest:
 
     @classmethod
     def from_record(cls, record: dict[str, Any]) -> AuthorizationRequest:
-        return cls(**{**record, "scope": tuple(record["scope"])})
+        # Keys this version does not know are left out: a record written by a newer process
+        # (during a rolling upgrade, on a shared Redis) still reads.
+        if not isinstance(record, dict):
+            raise TypeError(f"an authorization request is a table, not {type(record).__name__}")
+        known = {f.name for f in dataclasses.fields(cls)}
+        values = {k: v for k, v in record.items() if k in known}
+        return cls(**{**values, "scope": tuple(record["scope"])})
 
 
 @dataclass(frozen=True)

@@ -103,10 +103,13 @@ class LoginSessions:
         *,
         desktop: DesktopContext | None = None,
         match_code: bool = False,
+        ttl: float | None = None,
     ) -> LoginSession:
         """A new pending session, with the key of its scan tickets; with `match_code`, the
-        number the phone must pick (relay/crossdevice/matching.py)."""
+        number the phone must pick (relay/crossdevice/matching.py). `ttl`: seconds it may stay
+        open, when not the QR login's (a device authorization's `device_code_ttl`)."""
         now = self._clock()
+        ttl = self.ttl if ttl is None else ttl
         desktop = desktop or DesktopContext()
         code, choices = new_match() if match_code else (None, ())
         session = LoginSession(
@@ -115,7 +118,7 @@ class LoginSessions:
             status=Status.PENDING,
             created_at=now,
             updated_at=now,
-            expires_at=now + self.ttl,
+            expires_at=now + ttl,
             binding_hash=binding_hash,
             ticket_key=secrets.token_urlsafe(32),
             desktop_ip=desktop.ip,
@@ -123,9 +126,7 @@ class LoginSessions:
             match_code=code,
             match_choices=choices,
         )
-        await self.store.create(
-            session_key(session.id), session.to_record(), self.ttl + RECORD_GRACE
-        )
+        await self.store.create(session_key(session.id), session.to_record(), ttl + RECORD_GRACE)
         if self._observer is not None:
             self._observer.started(session)
         return session

@@ -39,7 +39,11 @@ async def test_discovery_advertises_exactly_what_the_relay_supports(relay: Relay
     assert config["id_token_signing_alg_values_supported"] == ["RS256"]
     assert config["subject_types_supported"] == ["public"]
     assert config["authorization_response_iss_parameter_supported"] is True
-    assert config["grant_types_supported"] == ["authorization_code"]
+    assert config["grant_types_supported"] == [
+        "authorization_code",
+        "urn:ietf:params:oauth:grant-type:device_code",
+    ]
+    assert config["device_authorization_endpoint"] == f"{relay.issuer}/device_authorization"
 
 
 async def test_discovery_lists_scopes_and_claims(relay: Relay) -> None:
