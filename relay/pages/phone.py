@@ -267,6 +267,7 @@ def decision_page(
             "started": utc_time(session.created_at),
             "ago": time_ago(max(0.0, relay.sessions.now() - session.created_at)),
             "far_away": far_away(request, relay, session),
+            "device": is_device_login(session),  # RFC 8628: a screen without a browser asks
         },
         status_code=status_code,
         login=session,

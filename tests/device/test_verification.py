@@ -73,6 +73,7 @@ async def test_device_confirm_scans_the_login_and_continues_as_a_qr_login(
     context = await kiosk.phone.get(f"/phone/{session_id}")  # who asks: the device
     assert context.status_code == 200
     assert KIOSK_IP in context.text
+    assert "A device is asking" in context.text and "A computer is asking" not in context.text
     assert 'id="continue"' in context.text and 'id="decline"' in context.text
 
 
