@@ -21,8 +21,8 @@ demo: $(VENV)/.installed
 	$(BIN)/qr-relay demo --host $(HOST) --port $(PORT) $(if $(ISSUER),--issuer $(ISSUER))
 
 lint: $(VENV)/.installed
-	$(BIN)/ruff check relay tests bench
-	$(BIN)/ruff format --check relay tests bench
+	$(BIN)/ruff check relay tests bench examples
+	$(BIN)/ruff format --check relay tests bench examples
 	$(BIN)/mypy
 
 # The Redis tests need a Redis: scripts/ensure-redis installs and starts one when none answers.

@@ -42,6 +42,7 @@ from relay.device import verification as device_verification
 from relay.errors import StoreUnavailable
 from relay.headers import SecurityHeaders
 from relay.i18n import _
+from relay.kiosk import page as kiosk
 from relay.observability import endpoints as operations
 from relay.observability.access import RequestLog
 from relay.oidc import authorize, discovery, token, userinfo
@@ -209,6 +210,16 @@ def routes(settings: Settings) -> list[BaseRoute]:
         Route("/device", device_verification.submit_code, methods=["POST"]),
         Route("/device/confirm", device_verification.confirm, methods=["POST"]),
         WebSocketRoute("/device/{device_code}/live", limited_socket(device_live.live, "live")),
+        # the kiosk page: a QR screen that signs in one person after another
+        Route("/kiosk/{client_id}", kiosk.kiosk_page, methods=["GET"]),
+        Route(
+            "/kiosk/{client_id}/logins",
+            limited(kiosk.start_login, starts_logins=True),
+            methods=["POST"],
+        ),
+        Route(
+            "/kiosk/{client_id}/logins/{session_id}/code", kiosk.hand_over_code, methods=["POST"]
+        ),
         Mount("/static", StaticFiles(directory=static_dir()), name="static"),
     ]
     if any(p.kind == "sandbox" for p in settings.providers.values()):

@@ -3,6 +3,10 @@
 The pages load only their own scripts and styles (no inline script, no third-party resource),
 so the Content-Security-Policy can be strict. `form-action` is left open on purpose: the phone's
 Continue form is answered with a redirect to the provider, which `form-action 'self'` would block.
+
+A response that sets its own policy keeps it. When that policy names `frame-ancestors` (the
+kiosk page in message mode may be framed by the kiosk's own application), X-Frame-Options is
+left off: browsers that know CSP ignore it then anyway, and an old one would refuse the frame.
 """
 
 from __future__ import annotations
@@ -36,7 +40,10 @@ class SecurityHeaders:
         async def sending(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
+                own_policy = headers.get("Content-Security-Policy")
                 for name, value in self.headers.items():
+                    if name == "X-Frame-Options" and own_policy and "frame-ancestors" in own_policy:
+                        continue
                     headers.setdefault(name, value)
             await send(message)
 

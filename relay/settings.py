@@ -74,6 +74,11 @@ class ClientConfig:
     # A kiosk or a screen without a browser: the device authorization grant (RFC 8628,
     # relay/device/) and the kiosk page are open to this client.
     kiosk: bool = False
+    # The kiosk page (relay/kiosk/): opened with this key once (`/kiosk/NAME?key=...`); without
+    # one the page is closed. "redirect": the page goes to the first redirect_uri with a code;
+    # "message": it posts the code to the window that embeds it (that redirect_uri's origin).
+    kiosk_key: str | None = None
+    kiosk_mode: str = "redirect"
 
 
 @dataclass(frozen=True)
@@ -204,7 +209,10 @@ CLIENT_KEYS = {
     "match_code",
     "same_network",
     "kiosk",
+    "kiosk_key",
+    "kiosk_mode",
 }
+KIOSK_MODES = ("redirect", "message")
 SAME_NETWORK = ("off", "warn", "require")
 MIN_QR_ROTATE = 10  # seconds: a person needs time to point a phone at the code
 MIN_DEVICE_CODE_TTL = 60  # seconds: a person needs time to find a phone and type a code
@@ -443,6 +451,14 @@ def _parse_clients(
         kiosk = table.get("kiosk", False)
         if not isinstance(kiosk, bool):
             raise ConfigError(f"{where}.kiosk", "must be true or false")
+        kiosk_key = None
+        if "kiosk_key" in table:
+            if not kiosk:
+                raise ConfigError(f"{where}.kiosk_key", "needs kiosk = true")
+            kiosk_key = resolve_secret(f"{where}.kiosk_key", table["kiosk_key"], environ)
+        kiosk_mode = table.get("kiosk_mode", "redirect")
+        if kiosk_mode not in KIOSK_MODES:
+            raise ConfigError(f"{where}.kiosk_mode", f"must be one of {', '.join(KIOSK_MODES)}")
         same_network = table.get("same_network", "off")
         if same_network not in SAME_NETWORK:
             raise ConfigError(f"{where}.same_network", f"must be one of {', '.join(SAME_NETWORK)}")
@@ -456,6 +472,8 @@ def _parse_clients(
             same_network=same_network,
             logo_uri=parse_logo_uri(f"{where}.logo_uri", table.get("logo_uri")),
             kiosk=kiosk,
+            kiosk_key=kiosk_key,
+            kiosk_mode=kiosk_mode,
         )
     return clients
 

@@ -1,9 +1,9 @@
 """RequestLog: the request id in and out, the ids in the log context, one access line per request.
 
 The access line holds the method, the path with the scan ticket (`/s/…`) and the device_code
-(`/device/…/live`) masked, the status and the duration; never the query string (codes and
-states travel in it), headers or cookies. Uvicorn's own access log prints query strings, so
-`qr-relay` turns it off and this one is used instead.
+(`/device/…/live`) masked, the status and the duration; never the query string (codes, states
+and the kiosk page's key, `/kiosk/NAME?key=…`, travel in it), headers or cookies. Uvicorn's own
+access log prints query strings, so `qr-relay` turns it off and this one is used instead.
 Probes (/healthz, /readyz, /metrics) are logged at DEBUG: a load balancer asks every few seconds.
 
 An exception that escapes the app is logged here, with the request's ids, before Starlette's

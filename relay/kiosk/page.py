@@ -1,0 +1,272 @@
+"""`/kiosk/{client}`: a screen that always shows a live QR and signs in one person after another.
+
+::
+
+    kiosk browser                               relay
+    GET /kiosk/lobby?key=KEY  ───────────────▶  key checked: kiosk cookie (Path=/kiosk/lobby),
+                              ◀── 303 ───────   303 to /kiosk/lobby (the key leaves the address bar)
+    GET /kiosk/lobby          ───────────────▶  the full-screen page (static/kiosk.js)
+    POST /kiosk/lobby/logins  ───────────────▶  a login for the client's first redirect_uri, its
+                              ◀── JSON ──────   cookie; {session_id, scan_url, expires_at}
+    WS /sessions/{id}/live    ◀─────────────▶   pending, scanned, confirmed (relay/pages/live.py)
+    redirect mode:  GET /sessions/{id}/resume   302 to the redirect_uri with code and state
+    message mode:   POST /kiosk/lobby/logins/{id}/code → {code, state, iss}, posted to the
+                    embedding window (its origin: the first redirect_uri's); then the next login
+
+Only a browser that was given the kiosk key holds the kiosk cookie: an HMAC of the client id under
+the key, compared in constant time, never the key itself. The key travels once, in the query of the
+first request, which no log line holds (relay/observability/access.py logs no query string).
+Each login's binding cookie lives no longer than the login (session_ttl) and is removed when the
+page moves on to the next one; the page keeps no state of a login once it has ended.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+
+from relay.core import Relay
+from relay.crossdevice import DesktopContext
+from relay.digests import sha256_hex
+from relay.errors import InvalidTransition
+from relay.i18n import _
+from relay.oidc.codes import issue_code
+from relay.pages.binding import URL_TOKEN, desktop_cookie, forget, holds, same_origin
+from relay.pages.login import STATUS_TEXT
+from relay.pages.outcomes import ScriptTexts
+from relay.sessions import AuthorizationRequest, LoginSession, Status
+from relay.settings import ClientConfig
+from relay.templating import message_page, render
+
+KIOSK_SCOPE = ("openid", "profile")
+KIOSK_COOKIE_DAYS = 30  # a kiosk that stays off longer is opened with its key again
+NO_STORE = {"Cache-Control": "no-store"}
+
+
+def kiosk_client(relay: Relay, client_id: str) -> ClientConfig | None:
+    """The client, when it has a kiosk page (kiosk = true and a kiosk_key)."""
+    client = relay.settings.clients.get(client_id)
+    if client is None or not client.kiosk or not client.kiosk_key:
+        return None
+    return client
+
+
+def kiosk_path(client: ClientConfig) -> str:
+    return f"/kiosk/{quote(client.client_id, safe='')}"
+
+
+def cookie_name(relay: Relay) -> str:
+    # __Host- needs Path=/; __Secure- allows the kiosk's own path and still demands https.
+    return ("__Secure-" if relay.settings.secure_cookies else "") + "relay_kiosk"
+
+
+def cookie_value(client: ClientConfig) -> str:
+    """What the kiosk cookie holds: derived from the key, useless without it elsewhere."""
+    assert client.kiosk_key
+    message = f"qr-relay kiosk cookie:{client.client_id}".encode()
+    return hmac.new(client.kiosk_key.encode(), message, hashlib.sha256).hexdigest()
+
+
+def unlocked(request: Request, client: ClientConfig) -> bool:
+    held = request.cookies.get(cookie_name(request.app.state.relay), "")
+    return hmac.compare_digest(held.encode(), cookie_value(client).encode())
+
+
+def target_origin(client: ClientConfig) -> str:
+    """Where the code is posted in message mode: the first redirect_uri's origin."""
+    parts = urlsplit(client.redirect_uris[0])
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def not_found(request: Request) -> Response:
+    return message_page(
+        request, _("Page not found"), _("There is nothing here."), status_code=404, tone="warning"
+    )
+
+
+def locked(request: Request) -> Response:
+    return message_page(
+        request,
+        _("This kiosk is locked"),
+        _("Open this screen with its kiosk address, key included, to unlock it."),
+        status_code=403,
+        tone="error",
+    )
+
+
+def chosen_provider(request: Request, client: ClientConfig) -> str | None:
+    """`?provider=` when it names one of the client's providers; else its first. None: unknown."""
+    name = request.query_params.get("provider")
+    if name is None:
+        return client.providers[0]
+    return name if name in client.providers else None
+
+
+async def kiosk_page(request: Request) -> Response:
+    relay: Relay = request.app.state.relay
+    client = kiosk_client(relay, request.path_params["client_id"])
+    if client is None:
+        return not_found(request)
+    provider = chosen_provider(request, client)
+    if provider is None:
+        return message_page(
+            request,
+            _("Request refused"),
+            _("This kiosk does not offer that provider."),
+            status_code=400,
+            tone="error",
+        )
+    key = request.query_params.get("key")
+    if key is not None:
+        assert client.kiosk_key
+        if not hmac.compare_digest(key.encode(), client.kiosk_key.encode()):
+            return locked(request)
+        # The same page without the key, so that it leaves the address bar and the history.
+        here = kiosk_path(client)
+        if "provider" in request.query_params:
+            here += f"?provider={quote(provider, safe='')}"
+        unlocking = RedirectResponse(here, status_code=303, headers=NO_STORE)
+        unlocking.set_cookie(
+            cookie_name(relay),
+            cookie_value(client),
+            max_age=KIOSK_COOKIE_DAYS * 86400,
+            path=kiosk_path(client),
+            secure=relay.settings.secure_cookies,
+            httponly=True,
+            samesite="strict",
+        )
+        return unlocking
+    if not unlocked(request, client):
+        return locked(request)
+    shown = relay.providers[provider]
+    response = render(
+        request,
+        "kiosk.html",
+        {
+            "client": client,
+            "provider": shown,
+            "mode": client.kiosk_mode,
+            "target_origin": target_origin(client),
+            "script_texts": ScriptTexts(STATUS_TEXT, shown.display_name),
+            "status_text": STATUS_TEXT[Status.PENDING],
+        },
+    )
+    if client.kiosk_mode == "message":
+        # The kiosk's own application embeds this page: only its origin may (relay/headers.py
+        # keeps a response's own headers; CSP frame-ancestors overrides X-Frame-Options).
+        response.headers["Content-Security-Policy"] = (
+            "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; "
+            f"frame-ancestors {target_origin(client)}"
+        )
+    return response
+
+
+def refusal(status_code: int, error: str, description: str) -> JSONResponse:
+    return JSONResponse(
+        {"error": error, "error_description": description},
+        status_code=status_code,
+        headers=NO_STORE,
+    )
+
+
+def checked(request: Request) -> ClientConfig | JSONResponse:
+    """The kiosk client of an action: known, unlocked, asked from the kiosk page itself."""
+    relay: Relay = request.app.state.relay
+    client = kiosk_client(relay, request.path_params["client_id"])
+    if client is None:
+        return refusal(404, "not_found", "no kiosk here")
+    if not same_origin(request, relay):
+        return refusal(403, "access_denied", "this request came from another site")
+    if not unlocked(request, client):
+        return refusal(403, "access_denied", "this kiosk is locked")
+    return client
+
+
+async def start_login(request: Request) -> Response:
+    """A new login for the kiosk: bound to this browser by its own cookie, which lives no longer
+    than the login. `previous` (the login the page showed before): its cookie is removed."""
+    relay: Relay = request.app.state.relay
+    client = checked(request)
+    if isinstance(client, JSONResponse):
+        return client
+    provider = chosen_provider(request, client)
+    if provider is None:
+        return refusal(400, "invalid_request", "this kiosk does not offer that provider")
+    auth_request = AuthorizationRequest(
+        client_id=client.client_id,
+        redirect_uri=client.redirect_uris[0],
+        redirect_uri_given=False,
+        scope=KIOSK_SCOPE,
+        provider=provider,
+        state=secrets.token_urlsafe(16),
+    )
+    secret = secrets.token_urlsafe(32)
+    session = await relay.sessions.start(
+        auth_request,
+        sha256_hex(secret),
+        desktop=DesktopContext.of(request),
+        match_code=client.match_code,
+    )
+    answer: dict[str, Any] = {
+        "session_id": session.id,
+        "scan_url": relay.settings.url(f"/s/{relay.sessions.ticket(session)}"),
+        "expires_at": int(session.expires_at * 1000),
+        "match_code": session.match_code,
+    }
+    response = JSONResponse(answer, headers=NO_STORE)
+    previous = request.query_params.get("previous")
+    if previous and URL_TOKEN.fullmatch(previous):
+        forget(response, relay, desktop_cookie(relay, previous))
+    response.set_cookie(
+        desktop_cookie(relay, session.id),
+        secret,
+        max_age=int(relay.settings.session_ttl),
+        path="/",
+        secure=relay.settings.secure_cookies,
+        httponly=True,
+        samesite="lax",
+    )
+    return response
+
+
+async def kiosk_session(request: Request, client: ClientConfig) -> LoginSession | JSONResponse:
+    relay: Relay = request.app.state.relay
+    session_id = request.path_params["session_id"]
+    session = await relay.sessions.find(session_id) if URL_TOKEN.fullmatch(session_id) else None
+    if session is None or session.request.client_id != client.client_id:
+        return refusal(404, "not_found", "this sign-in has ended")
+    if not holds(request, desktop_cookie(relay, session.id), session.binding_hash):
+        return refusal(403, "access_denied", "this browser did not start the sign-in")
+    return session
+
+
+async def hand_over_code(request: Request) -> Response:
+    """Message mode: the approved login's code, once, for the page to post to its embedder."""
+    relay: Relay = request.app.state.relay
+    client = checked(request)
+    if isinstance(client, JSONResponse):
+        return client
+    if client.kiosk_mode != "message":
+        return refusal(404, "not_found", "this kiosk hands codes over by redirect")
+    session = await kiosk_session(request, client)
+    if isinstance(session, JSONResponse):
+        return session
+    if session.status is not Status.CONFIRMED:
+        return refusal(409, "invalid_request", f"the sign-in is {session.status.value}")
+    try:
+        session = await relay.sessions.transition(session, Status.COMPLETED)
+    except InvalidTransition:  # another request finished it, or its time ran out
+        return refusal(409, "invalid_request", "the sign-in has ended")
+    code = await issue_code(relay, session)
+    response = JSONResponse(
+        {"code": code, "state": session.request.state, "iss": relay.settings.issuer},
+        headers=NO_STORE,
+    )
+    forget(response, relay, desktop_cookie(relay, session.id))
+    return response
