@@ -12,10 +12,12 @@ exactly as the QR's URL does (the compare-and-set from pending, the phone's cook
 checks of app and network) and sends the phone to /phone/{id}: from there on it is the
 ordinary QR login (who asks, the provider, the callback).
 
-Guessing (§5.1): a well-formed code that leads nowhere (unknown, expired, ended) counts against
-`[limits] user_code` for the address; over it, every lookup is refused (429) until the window
-has room. Such a code always gets the same answer (400, "not valid"), whether or not it ever
-existed. A code that another phone has taken gets "already used", and nothing changes.
+Guessing (§5.1): every well-formed code looked up counts against `[limits] user_code` for the
+address, counted before the lookup (a login takes two: the code, then "Yes, continue"); over
+it, every lookup is refused (429) until the window has room. Text that cannot be a code is
+refused without a lookup and not counted. A code that leads nowhere (unknown, expired, ended)
+always gets the same answer (400, "not valid"), whether or not it ever existed. A code that
+another phone has taken gets "already used", and nothing changes.
 """
 
 from __future__ import annotations
@@ -127,20 +129,18 @@ async def waiting_login(request: Request, relay: Relay, typed: str) -> LoginSess
     code = normalise(typed)
     if code is None:  # not a code at all: no lookup, and nothing to count
         return entry_page(request, typed=typed, error=MALFORMED, status_code=400)
-    limits = limits_of(request)
-    address = address_of(request)
-    refused = await limits.test(LIMIT, address)
+    # Counted before the lookup, in one atomic step: counting only the misses afterwards would
+    # let many parallel guesses all pass the check before any of them is counted.
+    refused = await limits_of(request).hit(LIMIT, address_of(request))
     if refused is not None:
         return too_many(request, refused, api=False)
     session = await login_of_user_code(relay, code)
     if session is None or not is_device_login(session):
-        await limits.hit(LIMIT, address)
         return not_valid(request, typed)
     bind_session(session.id)
     if session.status is Status.PENDING:
         return session
     if session.phone_hash is None:  # ended before any phone took it: as if unknown
-        await limits.hit(LIMIT, address)
         return not_valid(request, typed)
     return taken(request, relay, session)
 

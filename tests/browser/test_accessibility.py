@@ -14,14 +14,16 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from relay.oidc.keys import SigningKey
+from relay.settings import Settings
 from tests.browser.conftest import (
     ARTIFACTS,
     DESKTOP,
@@ -153,7 +155,32 @@ PAGES = (
     "login-expired",
     "message-ended",
     "authorize-error",
+    "device-entry",
+    "device-confirm",
+    "kiosk",
 )
+KIOSK_KEY = "k" * 32
+
+
+def kiosk_settings(url: str) -> Settings:
+    """The walk's relay: its demo client is also a kiosk (device flow and kiosk page)."""
+    settings = make_settings(url)
+    clients = dict(settings.clients)
+    clients["demo"] = replace(clients["demo"], kiosk=True, kiosk_key=KIOSK_KEY)
+    return replace(settings, clients=clients)
+
+
+def device_user_code(relay: LiveRelay) -> str:
+    """A device authorization for the demo client, as a kiosk program asks for one."""
+    answer = httpx.post(
+        f"{relay.url}/device_authorization",
+        data={"scope": "openid profile"},
+        auth=("demo", "demo-secret"),
+    )
+    assert answer.status_code == 200, answer.text
+    return str(answer.json()["user_code"])
+
+
 LOCALES = ("en-US", "zh-CN")
 
 
@@ -193,6 +220,17 @@ def walk(audit: Audit, browser: Browser, relay: LiveRelay, short: LiveRelay) -> 
         audit.check(desktop, "message-ended")
         desktop.goto(f"{relay.url}/authorize?client_id=demo&response_type=code&redirect_uri=x")
         audit.check(desktop, "authorize-error")
+        # A device's code typed on the phone: the form, then "does the screen show this code?"
+        phone.goto(f"{relay.url}/device")
+        audit.check(phone, "device-entry")
+        phone.locator("#user-code").fill(device_user_code(relay).lower())
+        phone.locator("#user-code").press("Enter")
+        phone.wait_for_url(re.compile(r"/device$"))
+        audit.check(phone, "device-confirm")
+        # The kiosk page, opened once with its key.
+        desktop.goto(f"{relay.url}/kiosk/demo?key={KIOSK_KEY}")
+        expect(desktop.locator("#kiosk")).to_have_attribute("data-status", "pending")
+        audit.check(desktop, "kiosk")
     except Exception as exc:
         audit.failure = f"{type(exc).__name__}: {exc}"
     finally:
@@ -206,7 +244,7 @@ def audit(
 ) -> Iterator[Audit]:
     """One walk through a login in each language, shared by the per-page tests below."""
     relays = [
-        LiveRelay(lambda url: make_settings(url), signing_key).start(),
+        LiveRelay(kiosk_settings, signing_key).start(),
         LiveRelay(lambda url: make_settings(url, session_ttl=3), signing_key).start(),
     ]
     locale = str(request.param)

@@ -3,11 +3,15 @@ screen, and takes the login as a scan would (RFC 8628 §3.3, §5.1)."""
 
 from __future__ import annotations
 
+import asyncio
+import itertools
 import re
+import uuid
 from collections.abc import Callable
 from dataclasses import replace
 
 from relay.sessions import Status
+from tests.cluster_support import delete_keys
 from tests.conftest import NO_RATE_LIMITS
 from tests.device.helpers import (
     KIOSK_IP,
@@ -144,9 +148,9 @@ async def test_device_forms_refuse_another_site(kiosk: Relay, device: Device) ->
 
 
 async def test_device_code_guessing_is_rate_limited(relay_from: Callable[..., Relay]) -> None:
-    """RFC 8628 §5.1: codes that lead nowhere count against `[limits] user_code` per address;
-    over it, every lookup is refused for a while, even a right one. Codes that cannot exist
-    (no lookup) and right codes do not count."""
+    """RFC 8628 §5.1: every well-formed code looked up counts against `[limits] user_code` per
+    address; over it, every lookup is refused for a while, even a right one. Text that cannot
+    be a code is refused without a lookup and not counted."""
     limits = replace(NO_RATE_LIMITS, user_code="3/minute")
     relay = relay_from(clients=kiosk_clients(), limits=limits)
     async with Device(relay) as device:
@@ -155,23 +159,44 @@ async def test_device_code_guessing_is_rate_limited(relay_from: Callable[..., Re
     async with guesser:
         for _ in range(5):
             assert (await guesser.post("/device", data={"user_code": "nope"})).status_code == 400
-        for _ in range(4):
-            right = await guesser.get(f"/device?user_code={authorized.user_code}")
-            assert right.status_code == 200
-        answers = [
-            await guesser.post("/device", data={"user_code": f"ZZZZ-ZZZ{c}"}) for c in "BCDF"
-        ]
+        right = await guesser.get(f"/device?user_code={authorized.user_code}")
+        assert right.status_code == 200
+        answers = [await guesser.post("/device", data={"user_code": f"ZZZZ-ZZZ{c}"}) for c in "BCD"]
         refused_right = await guesser.get(f"/device?user_code={authorized.user_code}")
         refused_confirm = await guesser.post(
             "/device/confirm", data={"user_code": authorized.user_code}
         )
-    assert [a.status_code for a in answers] == [400, 400, 400, 429]
-    for refused in (answers[3], refused_right, refused_confirm):
+    assert [a.status_code for a in answers] == [400, 400, 429]
+    for refused in (answers[2], refused_right, refused_confirm):
         assert refused.status_code == 429
         assert int(refused.headers["retry-after"]) >= 1
     # Another address is not held back; the login itself is untouched.
     right_elsewhere = await relay.phone.get(f"/device?user_code={authorized.user_code}")
     assert right_elsewhere.status_code == 200
+    assert await statuses(relay) == [Status.PENDING]
+
+
+async def test_device_code_guesses_sent_at_once_are_all_counted_on_redis(
+    relay_from: Callable[..., Relay], redis_url: str
+) -> None:
+    """Guesses fired in parallel (the way a guessing script sends them) on the Redis store that
+    many processes share: no more of them reach a lookup than the limit allows."""
+    prefix = f"test-guess-{uuid.uuid4().hex[:12]}:"
+    limits = replace(NO_RATE_LIMITS, user_code="5/minute")
+    relay = relay_from(clients=kiosk_clients(), limits=limits, store=f"{redis_url}?prefix={prefix}")
+    try:
+        guesser = browser_at(relay, "198.51.100.8")
+        async with guesser:
+            answers = await asyncio.gather(
+                *(
+                    guesser.post("/device", data={"user_code": f"ZZZZ-Z{a}{b}{c}"})
+                    for a, b, c in itertools.islice(itertools.product("BCDF", repeat=3), 40)
+                )
+            )
+        codes = sorted(answer.status_code for answer in answers)
+        assert codes == [400] * 5 + [429] * 35
+    finally:
+        delete_keys(redis_url, prefix)
 
 
 async def test_device_login_on_another_network_refused_when_required(

@@ -35,6 +35,7 @@ CONFIG = ROOT / "examples" / "kiosk" / "relay.toml"
 README = ROOT / "examples" / "kiosk" / "README.md"
 CLIENT_ID = "lobby-kiosk"  # the README's client
 SECRET = secrets.token_urlsafe(32)  # KIOSK_SECRET, as the README has it made
+KEY = secrets.token_urlsafe(32)  # KIOSK_KEY, the kiosk page's
 WITHIN = 20.0  # seconds the program has to print or to finish (generous: no timing here)
 CODE_LINE = re.compile(r"^and type the code ([B-Z]{4}-[B-Z]{4})$", re.M)
 URI_LINE = re.compile(r"^Scan the code with your phone, or open (\S+)$", re.M)
@@ -62,6 +63,7 @@ def relay(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RelayProcess]:
         env.setenv("RELAY_ISSUER", process.url)
         env.setenv("RELAY_DEVICE_POLL_INTERVAL", "1")  # the polling test waits 1 s, not 5
         env.setenv("KIOSK_SECRET", SECRET)
+        env.setenv("KIOSK_KEY", KEY)
         process.start()
     try:
         process.wait_healthy()
@@ -280,3 +282,18 @@ def test_kiosk_example_readme_shows_the_client_relay_toml_configures() -> None:
     shown = tomllib.loads(blocks[0])["clients"]
     assert shown == tomllib.loads(CONFIG.read_text())["clients"]
     assert shown[CLIENT_ID]["kiosk"] is True
+
+
+async def test_kiosk_example_configuration_opens_the_kiosk_page_with_its_key(
+    relay: RelayProcess,
+) -> None:
+    """The same relay.toml serves the kiosk page in a browser, as the README says: the key once,
+    then the cookie."""
+    async with httpx.AsyncClient(base_url=relay.url) as browser:
+        locked = await browser.get(f"/kiosk/{CLIENT_ID}")
+        assert locked.status_code == 403
+        opened = await browser.get(f"/kiosk/{CLIENT_ID}?key={KEY}")
+        assert opened.status_code == 303 and opened.headers["location"] == f"/kiosk/{CLIENT_ID}"
+        page = await browser.get(f"/kiosk/{CLIENT_ID}")
+        assert page.status_code == 200
+        assert 'data-mode="message"' in page.text and "Lobby kiosk" in page.text

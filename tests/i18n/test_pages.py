@@ -64,7 +64,7 @@ async def test_pages_login_with_ui_locales_zh_cn_speaks_chinese_on_both_screens(
     text = visible_text(page)
     for words in ("登录 Example RP", "使用 Sandbox 登录", "请使用手机扫码登录", "刷新二维码"):
         assert words in text, words
-    assert "剩余时间 " in text and '<span id="countdown">' in page.text
+    assert "剩余时间：" in text and '<span id="countdown">' in page.text
     assert 'aria-label="使用 Sandbox 登录 Example RP 的二维码。请用手机相机扫描。"' in page.text
     assert english_words(page) == set(), english_words(page)
     session = await relay.core.sessions.get(started.session_id)
