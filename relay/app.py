@@ -278,6 +278,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         try:
+            relay.on_startup()  # the clients' logos, fetched in the background
             with stop_streams_on_signals(draining):
                 yield
                 draining.set()  # the server is done with its connections; none should be left

@@ -46,7 +46,13 @@ class Relay:
     rate_limits: RateLimits  # [limits]: per IP and per client (relay/abuse/)
     logos: Logos  # the clients' logos, served from the relay's origin (relay/pages/logos.py)
 
+    def on_startup(self) -> None:
+        """What begins with the app (its lifespan's startup), in the background: the clients'
+        logos are fetched, so that the first login pages have them. Startup does not wait."""
+        self.logos.prefetch(self.settings.clients.values())
+
     async def aclose(self) -> None:
+        await self.logos.aclose()  # its fetches use the HTTP client, closed below
         self.locator.close()
         await self.rate_limits.aclose()
         await self.http.aclose()

@@ -43,7 +43,7 @@ def bad_callback(request: Request, detail: Text) -> Response:
     return message_page(
         request,
         _("This sign-in link is not valid"),
-        _("%(detail)s Scan the QR code on your computer again.", detail=detail),
+        _("%(detail)s Scan the QR code again.", detail=detail),
         status_code=400,
         tone="error",
     )
@@ -78,7 +78,8 @@ async def callback(request: Request) -> Response:
         return message_page(
             request,
             _("This sign-in link has expired or was used"),
-            _("Scan the QR code on your computer again."),
+            # The login is not known here (its state is gone): a computer's or a device's.
+            _("Scan the QR code again."),
             status_code=400,
             tone="warning",
         )

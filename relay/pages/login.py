@@ -121,6 +121,8 @@ async def login_page(request: Request) -> Response:
             "match_code": session.match_code,
             # On a phone there is nothing to scan: go on at the provider here (same_device.py).
             "handheld": is_handheld(request.headers.get("user-agent")),
+            # The <img> only when a logo is held: waits at most a second, and only while the
+            # client's logo was never fetched yet (relay/pages/logos.py).
             "logo": await relay.logos.get(client) is not None,
         },
         login=session,

@@ -2,11 +2,19 @@
 origin: the pages load nothing from third parties (Content-Security-Policy `default-src 'self'`),
 and a logo host does not learn who opens a login page, or when.
 
-A data: URI is decoded once. An https URL is fetched by the relay the first time a login page
-needs it, checked (at most 512 KiB, a PNG, JPEG, GIF, WebP or SVG by its first bytes, whatever
-the server calls it) and kept in memory for an hour; a failed fetch is retried after five
-minutes, and meanwhile the page shows the name without a logo. GET /clients/{client_id}/logo
-answers with the image under a policy that runs nothing in it (an SVG may hold scripts).
+A data: URI is decoded once. An https URL is fetched by the relay in the background: when the app
+starts (`Logos.prefetch`), and again once what it holds is older than an hour (a failed fetch: five
+minutes). The fetch is checked (at most 512 KiB, a PNG, JPEG, GIF, WebP or SVG by its first bytes,
+whatever the server calls it), follows no redirect and has ten seconds in all, however slowly the
+host trickles its bytes.
+
+A login page never waits on someone else's server: it renders with what is held, even an old logo
+while a fresh one is being fetched; only when nothing was ever held does it wait for the fetch in
+flight, at most a second, and otherwise shows the name without a logo (the next page will have it).
+Concurrent pages share that one fetch. A failed refresh keeps the logo held before, rather than
+dropping it over a hiccup of the host. GET /clients/{client_id}/logo answers the same way, 404
+(not cached) when there is no logo, and the image under a policy that runs nothing in it (an SVG
+may hold scripts). The log names the logo's host, never its URL, which may carry a signed query.
 """
 
 from __future__ import annotations
@@ -15,7 +23,9 @@ import asyncio
 import base64
 import logging
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 import httpx
 from starlette.requests import Request
@@ -28,7 +38,9 @@ log = logging.getLogger("relay.logos")
 MAX_LOGO_BYTES = 512 * 1024
 KEEP = 3600.0  # seconds a fetched logo is served before it is fetched again
 RETRY = 300.0  # seconds before a failed fetch is tried again
-FETCH_TIMEOUT = httpx.Timeout(5.0, connect=3.0)
+PAGE_WAIT = 1.0  # seconds a page waits for a logo never fetched yet, then renders without it
+FETCH_DEADLINE = 10.0  # seconds for the whole fetch: connect, headers and every byte of the body
+FETCH_TIMEOUT = httpx.Timeout(5.0, connect=3.0)  # each step of it
 # An image viewed on its own (someone opens the URL) still runs nothing: no script, no plugin.
 LOGO_POLICY = "default-src 'none'; style-src 'unsafe-inline'; sandbox"
 
@@ -67,57 +79,173 @@ def from_data_uri(uri: str) -> Logo | None:
     return Logo(content, kind)
 
 
+def host_of(url: str) -> str:
+    """What the log may say about a logo URL: its host (and port), without user info, path or
+    query (a CDN's signed URL carries its signature in the query)."""
+    return urlsplit(url).netloc.rpartition("@")[2]
+
+
 @dataclass
 class Logos:
-    """The logos of the configured clients, each fetched at most once at a time."""
+    """The logos of the configured clients: what is held for each (until when, and the logo or
+    None for a failed fetch), and the one fetch in flight per client."""
 
     http: httpx.AsyncClient
+    page_wait: float = PAGE_WAIT
+    deadline: float = FETCH_DEADLINE
+    clock: Callable[[], float] = time.monotonic
     cache: dict[str, tuple[float, Logo | None]] = field(default_factory=dict)
-    locks: dict[str, asyncio.Lock] = field(default_factory=dict)
+    fetching: dict[str, asyncio.Task[Logo | None]] = field(default_factory=dict)
 
     async def get(self, client: ClientConfig) -> Logo | None:
+        """The client's logo for a page, without waiting on its host: what is held (a fresh fetch
+        started behind it once it is old), or, when nothing is held yet, the fetch in flight if
+        it ends within `page_wait`."""
         uri = client.logo_uri
         if uri is None:
             return None
-        kept = self.cache.get(client.client_id)
-        if kept is not None and kept[0] > time.monotonic():
-            return kept[1]
-        lock = self.locks.setdefault(client.client_id, asyncio.Lock())
-        async with lock:
-            kept = self.cache.get(client.client_id)
-            if kept is not None and kept[0] > time.monotonic():
-                return kept[1]
-            logo = from_data_uri(uri) if uri.startswith("data:") else await self.fetch(uri)
-            if logo is None:
-                log.warning("client %s: its logo_uri gave no usable image", client.client_id)
-            keep = float("inf") if uri.startswith("data:") else KEEP if logo else RETRY
-            self.cache[client.client_id] = (time.monotonic() + keep, logo)
-            return logo
+        kept = self.cache.get(client.client_id) or self.decoded(client)
+        if kept is None:
+            return await self.wait(self.refreshing(client.client_id, uri))
+        until, logo = kept
+        if until <= self.clock():
+            self.refreshing(client.client_id, uri)
+        return logo
 
-    async def fetch(self, url: str) -> Logo | None:
+    def prefetch(self, clients: Iterable[ClientConfig]) -> None:
+        """Starts fetching every client's logo, in the background (the app's startup does not
+        wait for it), so that the first login pages already have them."""
+        for client in clients:
+            if client.logo_uri is not None and self.decoded(client) is None:
+                self.refreshing(client.client_id, client.logo_uri)
+
+    async def aclose(self) -> None:
+        """Stops the fetches in flight, before the HTTP client they use is closed."""
+        tasks = list(self.fetching.values())
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    def decoded(self, client: ClientConfig) -> tuple[float, Logo | None] | None:
+        """A data: URI's logo, decoded once and held for good; None for an https URL."""
+        uri = client.logo_uri
+        if uri is None or not uri.startswith("data:"):
+            return None
+        kept = self.cache.get(client.client_id)
+        if kept is None:
+            logo = from_data_uri(uri)
+            if logo is None:
+                log.warning("client %s: its logo_uri is not a usable image", client.client_id)
+            kept = self.cache[client.client_id] = (float("inf"), logo)
+        return kept
+
+    def refreshing(self, client_id: str, url: str) -> asyncio.Task[Logo | None]:
+        """The fetch in flight for this client, started if there is none: one at a time, however
+        many pages ask."""
+        task = self.fetching.get(client_id)
+        if task is None:
+            task = asyncio.create_task(self.refresh(client_id, url))
+            self.fetching[client_id] = task
+
+            def done(finished: asyncio.Task[Logo | None]) -> None:
+                if self.fetching.get(client_id) is finished:
+                    del self.fetching[client_id]
+
+            task.add_done_callback(done)
+        return task
+
+    async def wait(self, task: asyncio.Task[Logo | None]) -> Logo | None:
+        """The task's logo if it comes within `page_wait`; the task goes on either way (shielded:
+        a page that stops waiting does not cancel the fetch the other pages share)."""
         try:
-            async with self.http.stream("GET", url, timeout=FETCH_TIMEOUT) as response:
-                if response.status_code != 200:
-                    log.warning("logo %s answered HTTP %s", url, response.status_code)
-                    return None
-                content = b""
-                async for chunk in response.aiter_bytes():
-                    content += chunk
-                    if len(content) > MAX_LOGO_BYTES:
-                        log.warning("logo %s is larger than %d bytes", url, MAX_LOGO_BYTES)
-                        return None
+            async with asyncio.timeout(self.page_wait):
+                return await asyncio.shield(task)
+        except TimeoutError:
+            return None
+
+    async def refresh(self, client_id: str, url: str) -> Logo | None:
+        """Fetches the logo and holds the outcome: a logo for KEEP; a failure for RETRY, during
+        which the logo held before (if any) is still served."""
+        try:
+            logo = await self.fetch(client_id, url)
+        except Exception as exc:  # a background task: nobody else would hear of it
+            log.error(
+                "client %s: fetching its logo from %s failed: %s",
+                client_id,
+                host_of(url),
+                type(exc).__name__,
+            )
+            logo = None
+        if logo is not None:
+            self.cache[client_id] = (self.clock() + KEEP, logo)
+            return logo
+        kept = self.cache.get(client_id)
+        previous = kept[1] if kept is not None else None
+        self.cache[client_id] = (self.clock() + RETRY, previous)
+        return previous
+
+    async def fetch(self, client_id: str, url: str) -> Logo | None:
+        """The image at `url`, or None (logged, by host) when there is no usable one within the
+        deadline."""
+        host = host_of(url)
+        try:
+            async with asyncio.timeout(self.deadline):
+                content = await self.download(client_id, url)
+        except TimeoutError:
+            log.warning(
+                "client %s: its logo host %s sent no whole image within %g s",
+                client_id,
+                host,
+                self.deadline,
+            )
+            return None
         except httpx.HTTPError as exc:
-            log.warning("logo %s: %s", url, type(exc).__name__)
+            log.warning("client %s: its logo host %s: %s", client_id, host, type(exc).__name__)
+            return None
+        if content is None:
             return None
         kind = sniff(content)
         if kind is None:
-            log.warning("logo %s is not a PNG, JPEG, GIF, WebP or SVG image", url)
+            log.warning(
+                "client %s: its logo from %s is not a PNG, JPEG, GIF, WebP or SVG image",
+                client_id,
+                host,
+            )
             return None
         return Logo(content, kind)
 
+    async def download(self, client_id: str, url: str) -> bytes | None:
+        """The body of a 200 answer, at most MAX_LOGO_BYTES; None (logged) otherwise."""
+        host = host_of(url)
+        async with self.http.stream(
+            "GET", url, timeout=FETCH_TIMEOUT, follow_redirects=False
+        ) as response:
+            if response.status_code != 200:
+                log.warning(
+                    "client %s: its logo host %s answered HTTP %s",
+                    client_id,
+                    host,
+                    response.status_code,
+                )
+                return None
+            content = b""
+            async for chunk in response.aiter_bytes():
+                content += chunk
+                if len(content) > MAX_LOGO_BYTES:
+                    log.warning(
+                        "client %s: its logo from %s is larger than %d bytes",
+                        client_id,
+                        host,
+                        MAX_LOGO_BYTES,
+                    )
+                    return None
+        return content
+
 
 async def logo(request: Request) -> Response:
-    """GET /clients/{client_id}/logo"""
+    """GET /clients/{client_id}/logo: the image, or 404 while there is none (never fetched yet
+    and not within the page's wait, failed, or no logo_uri), not to be cached, so that the browser
+    asks again later."""
     relay = request.app.state.relay
     client = relay.settings.clients.get(request.path_params["client_id"])
     found = await relay.logos.get(client) if client is not None else None

@@ -152,6 +152,12 @@ def needs_other_app(request: Request, relay: Relay, session: LoginSession) -> Re
         _("Open this in %(app)s", app=app.app_name),
         _(
             "Signing in with %(app)s works only inside the %(app)s app. Open %(app)s, use its "
+            "Scan feature, and scan the code on the device again.",
+            app=app.app_name,
+        )
+        if is_device_login(session)
+        else _(
+            "Signing in with %(app)s works only inside the %(app)s app. Open %(app)s, use its "
             "Scan feature, and scan the code on your computer again.",
             app=app.app_name,
         ),
@@ -188,11 +194,15 @@ async def scanned_on_this_phone(request: Request) -> LoginSession | Response:
 
 
 def outcome_page(request: Request, session: LoginSession) -> Response:
-    """What the phone shows once its part is over. A browser that also started the login (the
-    login went on in the same browser: relay/pages/same_device.py) goes back to the app with
-    the outcome, as its login page would."""
+    """What the phone shows once its part is over. When the login went on in the browser that
+    started it (relay/pages/same_device.py), that browser goes back to the app with the outcome,
+    as its login page would. A QR scanned in a window that merely shares the login's cookie (the
+    sandbox's phone simulator, a phone sharing the browser profile) gets the phone's page: the
+    login page that shows the QR is still open and finishes the login through its live stream."""
     relay: Relay = request.app.state.relay
-    if holds(request, desktop_cookie(relay, session.id), session.binding_hash):
+    if session.same_device and holds(
+        request, desktop_cookie(relay, session.id), session.binding_hash
+    ):
         return RedirectResponse(f"/sessions/{session.id}/resume", status_code=303)
     if session.status in (Status.CONFIRMED, Status.COMPLETED):
         return message_page(
@@ -225,7 +235,9 @@ def outcome_page(request: Request, session: LoginSession) -> Response:
         return message_page(
             request,
             _("This sign-in has expired"),
-            _("Refresh the QR code on your computer and scan it again."),
+            _("Start again on the device and scan its new code.")
+            if is_device_login(session)
+            else _("Refresh the QR code on your computer and scan it again."),
             tone="warning",
             login=session,
         )
@@ -233,7 +245,11 @@ def outcome_page(request: Request, session: LoginSession) -> Response:
         request,
         _("The sign-in failed"),
         told(session.message)
-        or _("Something went wrong at the provider. Try again on your computer."),
+        or (
+            _("Something went wrong at the provider. Try again on the device.")
+            if is_device_login(session)
+            else _("Something went wrong at the provider. Try again on your computer.")
+        ),
         tone="error",
         login=session,
     )

@@ -4,11 +4,17 @@ When /authorize is opened on a phone (the login page sees a phone's User-Agent),
 presses "Open on this device", the page posts to POST /sessions/{id}/here. The browser that holds
 the login's own cookie is the one that started it, so it becomes the phone too: the session is
 scanned (with the QR's current ticket, through the same compare-and-set as a scan, so a phone that
-scanned first wins and this changes nothing), this browser gets the phone's cookie, and it goes
-straight to the provider's authorization page, whose universal link (TikTok's, Mixin's) opens the
-provider's app where one is installed. The provider sends it back to /callback/{provider}, the
-callback checks its state, PKCE and trip cookie as for any phone, and the outcome page, seeing the
-login's own cookie, sends this browser back to the app through /sessions/{id}/resume.
+scanned first wins and this changes nothing) and marked `same_device`, this browser gets the
+phone's cookie, and it goes straight to the provider's authorization page, whose universal link
+(TikTok's, Mixin's) opens the provider's app where one is installed. The provider sends it back to
+/callback/{provider}, the callback checks its state, PKCE and trip cookie as for any phone, and the
+outcome page, seeing the mark and the login's own cookie, sends this browser back to the app
+through /sessions/{id}/resume.
+
+The mark, not the cookie alone, decides: a QR scanned in a browser that shares the cookie (the
+sandbox's phone simulator, a window of the same browser; a phone sharing the browser profile)
+is an ordinary scan, and the login page that shows the QR finishes that login through its live
+stream, as it would for any phone.
 
 What is not asked here: the context page, the number to match and the network check. They guard
 against a QR carried to someone else's phone; a browser holding the cookie of the login it started
@@ -37,8 +43,10 @@ async def continue_here(request: Request) -> Response:
     if isinstance(session, Response):
         return session
     back_to_page = RedirectResponse(f"/sessions/{session.id}", status_code=303)
-    if session.status is Status.SCANNED and holds(
-        request, phone_cookie(relay, session.id), session.phone_hash
+    if (
+        session.status is Status.SCANNED
+        and session.same_device
+        and holds(request, phone_cookie(relay, session.id), session.phone_hash)
     ):
         return await to_provider(request, relay, session)  # pressed again, or came back
     if session.status is not Status.PENDING:
@@ -47,7 +55,9 @@ async def continue_here(request: Request) -> Response:
     if wrong_app is not None:
         return wrong_app
     secret = secrets.token_urlsafe(32)
-    scanned = await relay.sessions.scan(relay.sessions.ticket(session), sha256_hex(secret))
+    scanned = await relay.sessions.scan(
+        relay.sessions.ticket(session), sha256_hex(secret), same_device=True
+    )
     if scanned is None:  # a phone was quicker, or its time ran out, since the read above
         return back_to_page
     response = await to_provider(request, relay, scanned)

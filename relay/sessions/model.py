@@ -117,6 +117,9 @@ class LoginSession:
     binding_hash: str  # SHA-256 of the desktop's binding cookie
     ticket_key: str  # the key of the scan tickets inside the QR (relay/sessions/tickets.py)
     phone_hash: str | None = None  # SHA-256 of the phone's cookie, once scanned
+    # Scanned by the browser that started it (POST /sessions/{id}/here, not the QR): then that
+    # browser finishes the login itself after the provider (relay/pages/same_device.py).
+    same_device: bool = False
     desktop_ip: str | None = None  # who asked, as the phone is told (relay/crossdevice/)
     desktop_agent: str | None = None
     match_code: int | None = None  # the number on the screen, with match_code = true
@@ -141,6 +144,7 @@ class LoginSession:
             "binding_hash": self.binding_hash,
             "ticket_key": self.ticket_key,
             "phone_hash": self.phone_hash,
+            "same_device": self.same_device,
             "desktop_ip": self.desktop_ip,
             "desktop_agent": self.desktop_agent,
             "match_code": self.match_code,
@@ -164,6 +168,8 @@ class LoginSession:
             binding_hash=record["binding_hash"],
             ticket_key=record["ticket_key"],
             phone_hash=record.get("phone_hash"),
+            # Absent from records written before the field: those logins went by the QR.
+            same_device=record.get("same_device") is True,
             desktop_ip=record.get("desktop_ip"),
             desktop_agent=record.get("desktop_agent"),
             match_code=record.get("match_code"),

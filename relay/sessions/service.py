@@ -241,14 +241,20 @@ class LoginSessions:
         session = await self.ticket_holder(ticket)
         return session if session is not None and session.status is Status.PENDING else None
 
-    async def scan(self, ticket: str, phone_hash: str) -> LoginSession | None:
+    async def scan(
+        self, ticket: str, phone_hash: str, *, same_device: bool = False
+    ) -> LoginSession | None:
         """The phone opened the QR's URL: mark the session scanned (once: the compare-and-set
         from pending lets one scan through). None when the ticket is unknown, stale (the QR has
-        changed since) or its session no longer pending; then nothing changes."""
+        changed since) or its session no longer pending; then nothing changes. `same_device`:
+        the browser that started the login took it itself (POST /sessions/{id}/here), so it, not
+        a phone, finishes it after the provider."""
         session = await self.for_ticket(ticket)
         if session is None:
             return None
         try:
-            return await self.transition(session, Status.SCANNED, phone_hash=phone_hash)
+            return await self.transition(
+                session, Status.SCANNED, phone_hash=phone_hash, same_device=same_device
+            )
         except InvalidTransition:
             return None

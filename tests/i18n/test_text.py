@@ -35,9 +35,9 @@ def test_text_translates_with_named_placeholders_moved() -> None:
 
 
 def test_text_placeholders_may_be_texts_themselves() -> None:
-    text = _("%(detail)s Scan the QR code on your computer again.", detail=_("Unknown provider"))
-    assert text.translate(ZH) == "未知的登录方式请重新扫描电脑上的二维码。"
-    assert text.english() == "Unknown provider Scan the QR code on your computer again."
+    text = _("%(detail)s Scan the QR code again.", detail=_("Unknown provider"))
+    assert text.translate(ZH) == "未知的登录方式请重新扫描二维码。"
+    assert text.english() == "Unknown provider Scan the QR code again."
 
 
 def test_text_without_placeholders_is_not_formatted() -> None:

@@ -195,3 +195,59 @@ async def test_a_client_with_match_code_needs_no_number_on_the_same_device(
         )
         back = await phone.get(callback.headers["location"])
     assert "code" in query_of(back.headers["location"])
+
+
+async def test_a_qr_scanned_in_the_browser_that_started_it_ends_on_the_phone_page(
+    relay: Relay,
+) -> None:
+    """The sandbox's phone simulator (a window of the same browser) or a phone sharing the
+    browser profile holds the login's own cookie, but it scanned the QR: it gets the phone's
+    "Done" page, and the login page that shows the QR finishes the login."""
+    verifier, challenge = pkce()
+    async with phone_browser(relay, CHROME_WINDOWS) as desktop:
+        started = await relay.start(desktop, code_challenge=challenge, code_challenge_method="S256")
+        scanned = await desktop.get(urlsplit(started.scan_url).path)
+        assert scanned.status_code == 303, scanned.text
+        assert scanned.headers["location"] == f"/phone/{started.session_id}"
+        assert not (await relay.core.sessions.get(started.session_id)).same_device
+        going = await desktop.post(
+            f"/phone/{started.session_id}/continue", headers={"Origin": relay.issuer}
+        )
+        callback = await at_sandbox(relay, desktop, going, "approve")
+        assert callback.status_code == 200, callback.text
+        assert "Return to your computer" in callback.text
+        # Coming back to the phone's page shows the same, not the app.
+        again = await desktop.get(f"/phone/{started.session_id}")
+        assert again.status_code == 200 and "Return to your computer" in again.text
+        # The login page's live status says confirmed, and its way back gives the code.
+        session = await relay.core.sessions.get(started.session_id)
+        assert session.status is Status.CONFIRMED
+        back = await desktop.get(f"/sessions/{started.session_id}/resume")
+    assert back.status_code == 302, back.text
+    answer = query_of(back.headers["location"])
+    assert answer["state"] == "rp-state-123"
+    tokens = await relay.token(code=answer["code"], code_verifier=verifier)
+    assert tokens.status_code == 200, tokens.text
+
+
+async def test_going_on_here_marks_the_login_as_on_the_same_device(relay: Relay) -> None:
+    async with phone_browser(relay) as phone:
+        started = await relay.start(phone)
+        await here(relay, phone, started.session_id)
+    session = await relay.core.sessions.get(started.session_id)
+    assert session.status is Status.SCANNED and session.same_device
+
+
+async def test_a_stale_continue_here_after_a_qr_scan_in_this_browser_goes_back_to_the_page(
+    relay: Relay,
+) -> None:
+    """The QR was scanned in a window of this browser (it holds the phone's cookie too); the
+    login page's "Open on this device", pressed before it heard of the scan, does not take the
+    login over: the page shows it scanned, and the scanning window goes on."""
+    async with phone_browser(relay, CHROME_WINDOWS) as desktop:
+        started = await relay.start(desktop)
+        assert (await desktop.get(urlsplit(started.scan_url).path)).status_code == 303
+        going = await here(relay, desktop, started.session_id)
+    assert going.status_code == 303
+    assert going.headers["location"] == f"/sessions/{started.session_id}"
+    assert not (await relay.core.sessions.get(started.session_id)).same_device

@@ -3,6 +3,7 @@ every pair of statuses, legal or not, through LoginSessions.transition; and its 
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
 
@@ -205,3 +206,16 @@ def test_login_session_final_follows_the_table() -> None:
     for status in Status:
         moved = LoginSession.from_record({**session.to_record(), "status": status.value})
         assert moved.final is (not DIAGRAM[status.value])
+
+
+def test_login_session_record_keeps_the_same_device_mark() -> None:
+    session = dataclasses.replace(full_session(), same_device=True)
+    record = json.loads(json.dumps(session.to_record()))
+    assert record["same_device"] is True
+    assert LoginSession.from_record(record) == session
+
+
+def test_login_session_record_written_before_the_same_device_mark_reads_as_a_qr_login() -> None:
+    record = full_session().to_record()
+    del record["same_device"]  # a record of an earlier version, still in the store
+    assert LoginSession.from_record(record).same_device is False

@@ -377,3 +377,16 @@ async def test_a_record_this_version_cannot_read_is_an_ended_login(damage: Any) 
     assert await world.sessions.find(session.id) is None
     with pytest.raises(SessionNotFound):
         await world.sessions.get(session.id)
+
+
+async def test_scan_marks_a_login_taken_by_its_own_browser_as_same_device() -> None:
+    world = make_world()
+    by_qr = await world.sessions.start(make_request(), "b")
+    here = await world.sessions.start(make_request(), "b")
+    scanned = await world.sessions.scan(world.sessions.ticket(by_qr), "phone")
+    taken = await world.sessions.scan(world.sessions.ticket(here), "phone", same_device=True)
+
+    assert scanned is not None and not scanned.same_device
+    assert taken is not None and taken.same_device
+    assert (await world.sessions.get(here.id)).same_device
+    assert (await world.sessions.get(by_qr.id)).same_device is False
