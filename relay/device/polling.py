@@ -5,25 +5,33 @@ the device_code must have been issued to it. Every poll is recorded (records.py)
 login's status decides:
 
     pending, scanned       authorization_pending; slow_down when this poll came sooner than
-                           `interval` seconds after the one before, and from then on the
-                           interval is 5 seconds longer (for this and every later poll)
+                           `interval` seconds after the one before (also when it came at the
+                           same moment as another), and from then on the interval is 5 seconds
+                           longer (for this and every later poll)
     confirmed              completed (compare-and-set: of two polls at once, one gets the
-                           tokens), and the token response of the authorization-code grant
-    completed              invalid_grant: used already; the tokens it gave are revoked, as
-                           for a replayed authorization code (RFC 6749 §4.1.2)
+                           tokens, the other invalid_grant), and the token response of the
+                           authorization-code grant
+    completed              invalid_grant: used already. Within the interval after completion
+                           (at least device_poll_interval seconds) it is the same device asking
+                           twice, or retrying an answer it lost, and its tokens stay; later it
+                           is a replay, and the tokens it gave are revoked, as for a replayed
+                           authorization code (RFC 6749 §4.1.2)
     denied, cancelled,     access_denied
     failed
     expired                expired_token (also while the record outlives the login, for
                            RECORD_GRACE seconds; after that the code is unknown: invalid_grant)
+
+A poll that could not be recorded (POLL_RACES other polls of the same device_code recorded
+themselves first) changed nothing, whatever the status: authorization_pending, poll again.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NoReturn
 
 from relay.core import Relay
 from relay.device.authorization import check_kiosk
-from relay.device.records import grant_of, record_poll
+from relay.device.records import DeviceGrant, device_grant_key, grant_of, record_poll
 from relay.errors import (
     AccessDenied,
     AuthorizationPending,
@@ -32,7 +40,6 @@ from relay.errors import (
     InvalidTransition,
     SlowDown,
 )
-from relay.oidc.codes import grant_key
 from relay.params import Params
 from relay.sessions import LoginSession, Status
 from relay.settings import ClientConfig
@@ -43,8 +50,9 @@ MAX_DEVICE_CODE = 256  # characters read of a device_code (ours are 43)
 async def device_code_grant(
     relay: Relay, client: ClientConfig, params: Params
 ) -> tuple[str, dict[str, Any]]:
-    """The device_code, and what the tokens are issued from (as an authorization code's record
-    is), once its login is confirmed; otherwise the OAuth error the device is to get."""
+    """Where what the device_code gives is remembered (device_grant_key), and what the tokens
+    are issued from (as an authorization code's record is), once its login is confirmed;
+    otherwise the OAuth error the device is to get."""
     check_kiosk(client)
     device_code = params.require("device_code", max_chars=MAX_DEVICE_CODE)
     grant = await grant_of(relay, device_code)
@@ -52,19 +60,22 @@ async def device_code_grant(
         raise InvalidGrant("device_code is invalid or expired")
     if grant.client_id != client.client_id:
         raise InvalidGrant("device_code was issued to another client")
-    grant, too_soon = await record_poll(relay, device_code, grant)
     session = await relay.sessions.find(grant.session_id)
     if session is None:  # the login's record went first, or no longer opens
         raise ExpiredToken("the device authorization has expired; start a new one")
+    confirmed = session.status is Status.CONFIRMED
+    polled = await record_poll(relay, device_code, grant, completing=confirmed)
+    if polled is None:
+        raise AuthorizationPending("other polls of this device_code came at the same moment")
+    grant, too_soon = polled
     if session.status in (Status.PENDING, Status.SCANNED):
         if too_soon:
             raise SlowDown(f"polled too often; wait {grant.interval} seconds between polls")
         raise AuthorizationPending("the user has not finished signing in yet")
-    if session.status is Status.CONFIRMED:
-        return device_code, await completed(relay, session)
+    if confirmed:
+        return device_grant_key(device_code), await completed(relay, session)
     if session.status is Status.COMPLETED:
-        await revoke(relay, device_code)
-        raise InvalidGrant("device_code was already used; the tokens issued from it are revoked")
+        await used_again(relay, device_code, grant)
     if session.status is Status.EXPIRED:
         raise ExpiredToken("the device authorization has expired; start a new one")
     raise AccessDenied(session.message or f"the sign-in was {session.status.value}")
@@ -92,9 +103,26 @@ async def completed(relay: Relay, session: LoginSession) -> dict[str, Any]:
     }
 
 
+async def used_again(relay: Relay, device_code: str, grant: DeviceGrant) -> NoReturn:
+    """A poll of a device_code whose login is completed. Within the interval after completion
+    it is the device that got the tokens asking again (two polls at once, or a retry of an
+    answer lost on the way): it must keep its tokens. Later, it is a replay (a device_code
+    copied from the device, or from a log): the tokens are revoked. `grant` is as this poll
+    recorded it, so `last_poll` is now."""
+    window = max(grant.interval, relay.settings.device_poll_interval)
+    if (
+        grant.completed_at is not None  # else completed before completed_at was recorded
+        and grant.last_poll is not None
+        and grant.last_poll - grant.completed_at < window
+    ):
+        raise InvalidGrant("device_code was already used")
+    await revoke(relay, device_code)
+    raise InvalidGrant("device_code was already used; the tokens issued from it are revoked")
+
+
 async def revoke(relay: Relay, device_code: str) -> None:
-    """A device_code used again: the access token it gave no longer works (relay/oidc/token.py
-    keeps `grant:` records under the code's hash, for a device_code as for a code)."""
-    issued = await relay.store.consume(grant_key(device_code))
+    """A device_code replayed: the access token it gave no longer works (relay/oidc/token.py
+    keeps what a device_code gave under device_grant_key, apart from the codes' `grant:`)."""
+    issued = await relay.store.consume(device_grant_key(device_code))
     for key in (issued or {}).get("tokens", ()):
         await relay.store.delete(key)

@@ -1,10 +1,16 @@
-"""The two store records of a device login, beside its LoginSession.
+"""The store records of a device login, beside its LoginSession.
 
-    device:{sha256(device_code)}   {session_id, client_id, interval, last_poll, polls, status}
-    user_code:{sha256(user_code)}  {session_id}
+    device:{sha256(device_code)}        {session_id, client_id, interval, last_poll, polls,
+                                         completed_at, status}
+    user_code:{sha256(user_code)}       {session_id}
+    device_grant:{sha256(device_code)}  {tokens}: what the device_code gave, written when its
+                                        tokens are issued (relay/oidc/token.py), so that a
+                                        replay can revoke them
 
-Both are created with `create` (SET NX): a user_code that another waiting login holds is drawn
-again. The store holds neither code, only its SHA-256, as for authorization codes and tokens.
+The first two are created with `create` (SET NX): a user_code that another waiting login holds
+is drawn again. The store holds neither code, only its SHA-256, as for authorization codes and
+tokens. `device_grant:` is not the authorization codes' `grant:` (relay/oidc/codes.py): a
+device_code sent as a `code` finds nothing there, so it cannot revoke what a device was given.
 
 The device record lives as long as the session record (`device_code_ttl` plus the sessions'
 RECORD_GRACE), so a device polling after the deadline is told expired_token rather than that
@@ -12,8 +18,15 @@ its code is unknown. The user_code record lives `device_code_ttl` only: once the
 longer be joined, the code goes back to the pool.
 
 Each poll is recorded with the store's compare-and-set, on `status` (`polled-N`, N the polls
-so far): of two polls at the same moment one records itself and the other finds it moved, and
-is, by definition, too soon.
+so far; every write adds a poll, so no two writes leave the same status). Of two polls at the
+same moment one records itself; the other finds the record moved, reads it again and records
+itself after the first: it is then too soon after it, and is told slow_down with the interval
+grown, as any poll too soon is. Only a poll that loses POLL_RACES times in a row is not
+recorded: it changed nothing, and the device is told to keep polling (relay/device/polling.py).
+
+A poll that finds the login confirmed records `completed_at` (its own time) in the same write,
+before it moves the login to completed: whoever later sees the login completed also finds when,
+and can tell the same device asking twice from a replay.
 """
 
 from __future__ import annotations
@@ -41,6 +54,11 @@ def device_key(device_code: str) -> str:
     return f"device:{sha256_hex(device_code)}"
 
 
+def device_grant_key(device_code: str) -> str:
+    """Where the tokens a device_code gave are remembered (relay/oidc/token.py issue_tokens)."""
+    return f"device_grant:{sha256_hex(device_code)}"
+
+
 def user_code_key(user_code: str) -> str:
     """`user_code` normalised (relay/device/user_codes.py)."""
     return f"user_code:{sha256_hex(user_code)}"
@@ -55,6 +73,12 @@ class DeviceGrant:
     interval: int  # seconds the device must wait between polls; grows at each slow_down
     last_poll: float | None = None
     polls: int = 0
+    completed_at: float | None = None  # when a poll found the login confirmed, to complete it
+
+    @property
+    def status(self) -> str:
+        """What the compare-and-set compares: changed by every write, as each adds a poll."""
+        return f"polled-{self.polls}"
 
     def to_record(self) -> dict[str, Any]:
         return {
@@ -63,17 +87,20 @@ class DeviceGrant:
             "interval": self.interval,
             "last_poll": self.last_poll,
             "polls": self.polls,
-            "status": f"polled-{self.polls}",  # what the compare-and-set compares
+            "completed_at": self.completed_at,
+            "status": self.status,
         }
 
     @classmethod
     def from_record(cls, record: dict[str, Any]) -> DeviceGrant:
+        completed_at = record.get("completed_at")  # absent from records made before it was
         return cls(
             session_id=record["session_id"],
             client_id=record["client_id"],
             interval=int(record["interval"]),
             last_poll=record["last_poll"],
             polls=int(record["polls"]),
+            completed_at=None if completed_at is None else float(completed_at),
         )
 
 
@@ -106,10 +133,12 @@ async def grant_of(relay: Relay, device_code: str) -> DeviceGrant | None:
 
 
 async def record_poll(
-    relay: Relay, device_code: str, grant: DeviceGrant
-) -> tuple[DeviceGrant, bool]:
-    """Note a poll now; the grant as it now is, and whether the poll came sooner than the
-    interval allows (then the interval has grown by SLOW_DOWN_STEP, RFC 8628 §3.5)."""
+    relay: Relay, device_code: str, grant: DeviceGrant, *, completing: bool = False
+) -> tuple[DeviceGrant, bool] | None:
+    """Note a poll now (and, `completing`, that it completes the login now); the grant as it now
+    is, and whether the poll came sooner than the interval allows (then the interval has grown
+    by SLOW_DOWN_STEP, RFC 8628 §3.5). None when the poll could not be recorded: the record is
+    gone, or POLL_RACES other polls recorded themselves first."""
     key = device_key(device_code)
     for _ in range(POLL_RACES):
         now = relay.sessions.now()
@@ -119,15 +148,17 @@ async def record_poll(
             last_poll=now,
             polls=grant.polls + 1,
             interval=grant.interval + SLOW_DOWN_STEP if too_soon else grant.interval,
+            completed_at=now if completing else grant.completed_at,
         )
-        if await relay.store.transition(key, f"polled-{grant.polls}", polled.to_record()):
+        if await relay.store.transition(key, grant.status, polled.to_record()):
             return polled, too_soon
-        # Another poll recorded itself meanwhile: read it, and this one is too soon after it.
+        # Another poll recorded itself meanwhile: read it, and record this one after it (too
+        # soon after it, so with the interval grown).
         latest = await grant_of(relay, device_code)
         if latest is None:
-            return grant, False
+            return None
         grant = latest
-    return grant, True
+    return None
 
 
 async def login_of_user_code(relay: Relay, user_code: str) -> LoginSession | None:

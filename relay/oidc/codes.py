@@ -3,6 +3,8 @@
 A code is issued once per completed login, lives `code_ttl` seconds (60 by default) and is
 consumed atomically at the token endpoint. After it is redeemed a `grant:` record remembers which
 access tokens came from it, so a replayed code revokes them (RFC 6749 §4.1.2, RFC 9700 §4.5).
+Only codes: what a device_code gave is under `device_grant:` (relay/device/records.py), so a
+device_code sent as a code meets no record here and revokes nothing.
 The store never holds a usable code or token, only hashes of them.
 """
 

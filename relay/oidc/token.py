@@ -33,8 +33,9 @@ from relay.params import Params, form_params
 from relay.sessions import Identity
 from relay.settings import ClientConfig
 
-# A grant's checks: what the tokens are issued from (the record of a code), and the id of the
-# grant (the code, or the device_code) under which a replay finds what was issued.
+# A grant's checks: the store key under which a replay finds what was issued (grant_key of the
+# code, or device_grant_key of the device_code: each grant its own key space, so one grant's
+# code cannot revoke what the other gave), and what the tokens are issued from (a code's record).
 Grant = Callable[[Relay, ClientConfig, Params], Awaitable[tuple[str, dict[str, Any]]]]
 
 
@@ -56,7 +57,7 @@ async def authorization_code_grant(
     record = await redeem_code(relay, code)
     check_binding(record, client, params)
     check_pkce(record, params)
-    return code, record
+    return grant_key(code), record
 
 
 async def redeem_code(relay: Relay, code: str) -> dict[str, Any]:
@@ -127,15 +128,15 @@ def profile_claims(identity: Identity) -> dict[str, str]:
     return {k: v for k, v in claims.items() if v}
 
 
-async def issue_tokens(relay: Relay, code: str, record: dict[str, Any]) -> dict[str, Any]:
+async def issue_tokens(relay: Relay, issued_key: str, record: dict[str, Any]) -> dict[str, Any]:
     """The token response (RFC 6749 §5.1, OpenID Connect Core §3.1.3.3) for `record` (client_id,
-    scope, identity, auth_time, nonce), remembered under `code` (an authorization code or a
-    device_code) so that a replay of it revokes the access token."""
+    scope, identity, auth_time, nonce), remembered under `issued_key` (of the authorization code
+    or the device_code) so that a replay of it revokes the access token."""
     identity = Identity.from_record(record["identity"])
     access_token = secrets.token_urlsafe(32)
     ttl = relay.settings.access_token_ttl
     # Remember the grant before the token exists, so a concurrent replay can always find it.
-    await relay.store.put(grant_key(code), {"tokens": [token_key(access_token)]}, ttl)
+    await relay.store.put(issued_key, {"tokens": [token_key(access_token)]}, ttl)
     await relay.store.put(
         token_key(access_token),
         {
@@ -145,9 +146,9 @@ async def issue_tokens(relay: Relay, code: str, record: dict[str, Any]) -> dict[
         },
         ttl,
     )
-    if await relay.store.get(grant_key(code)) is None:  # a replay revoked it meanwhile
+    if await relay.store.get(issued_key) is None:  # a replay revoked it meanwhile
         await relay.store.delete(token_key(access_token))
-        raise InvalidGrant("code was already used; the tokens issued from it are revoked")
+        raise InvalidGrant("used again meanwhile; the tokens issued from it are revoked")
     body: dict[str, Any] = {"access_token": access_token, "token_type": "Bearer", "expires_in": ttl}
     if record["scope"]:
         body["scope"] = " ".join(record["scope"])
@@ -167,8 +168,8 @@ async def token(request: Request) -> Response:
             authenticate_client(request, params, relay.settings.client_secret)
         ]
         grant = check_grant_type(params)
-        code, record = await grant(relay, client, params)
-        body = await issue_tokens(relay, code, record)
+        issued_key, record = await grant(relay, client, params)
+        body = await issue_tokens(relay, issued_key, record)
     except OAuthError as error:
         return error_json(error)
     return JSONResponse(body, headers=NO_STORE)
