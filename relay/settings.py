@@ -128,7 +128,7 @@ class LimitsConfig:
     token_per_client: str = "1200/minute"  # noqa: S105 - per authenticated client
     live: str = "120/minute"  # per IP: opens of the websocket and of the event stream
     # per IP: user_codes looked up at /device, two per login (RFC 8628 §5.1, guessing)
-    user_code: str = "10/minute"
+    user_code: str = "30/minute"
     waiting_per_ip: int = 50  # logins one IP may start within one session_ttl; 0: off
     max_query: int = 4096  # bytes in a query string (414 beyond)
     max_body: int = 65536  # bytes in a request body (413 beyond)

@@ -11,11 +11,13 @@ login's status decides:
     confirmed              completed (compare-and-set: of two polls at once, one gets the
                            tokens, the other invalid_grant), and the token response of the
                            authorization-code grant
-    completed              invalid_grant: used already. Within the interval after completion
-                           (at least device_poll_interval seconds) it is the same device asking
-                           twice, or retrying an answer it lost, and its tokens stay; later it
-                           is a replay, and the tokens it gave are revoked, as for a replayed
-                           authorization code (RFC 6749 §4.1.2)
+    completed              invalid_grant: used already. A poll at the same moment as the
+                           one that completed (within SAME_MOMENT seconds: the device asking
+                           twice at once) leaves the tokens alone, since the other answer
+                           carried them; any later one is taken as a replay (a device_code
+                           copied off the device, or a retry of an answer that was lost, whose
+                           tokens nobody holds) and the tokens it gave are revoked, as for a
+                           replayed authorization code (RFC 6749 §4.1.2)
     denied, cancelled,     access_denied
     failed
     expired                expired_token (also while the record outlives the login, for
@@ -45,6 +47,9 @@ from relay.sessions import LoginSession, Status
 from relay.settings import ClientConfig
 
 MAX_DEVICE_CODE = 256  # characters read of a device_code (ours are 43)
+# Seconds after the completing poll in which another poll is taken for the same device asking
+# twice at once (two processes, Redis round trips), not for a replay.
+SAME_MOMENT = 1.0
 
 
 async def device_code_grant(
@@ -104,16 +109,16 @@ async def completed(relay: Relay, session: LoginSession) -> dict[str, Any]:
 
 
 async def used_again(relay: Relay, device_code: str, grant: DeviceGrant) -> NoReturn:
-    """A poll of a device_code whose login is completed. Within the interval after completion
-    it is the device that got the tokens asking again (two polls at once, or a retry of an
-    answer lost on the way): it must keep its tokens. Later, it is a replay (a device_code
-    copied from the device, or from a log): the tokens are revoked. `grant` is as this poll
-    recorded it, so `last_poll` is now."""
-    window = max(grant.interval, relay.settings.device_poll_interval)
+    """A poll of a device_code whose login is completed. At the same moment as the poll that
+    completed it, it is the device asking twice at once: the other answer carried the tokens,
+    which must keep working. Later, it is a replay (a device_code copied from the device, a
+    thief's poll answered before the device's) or a retry of an answer that was lost on the way,
+    whose tokens nobody holds: the tokens are revoked. `grant` is as this poll recorded it, so
+    `last_poll` is now."""
     if (
         grant.completed_at is not None  # else completed before completed_at was recorded
         and grant.last_poll is not None
-        and grant.last_poll - grant.completed_at < window
+        and grant.last_poll - grant.completed_at < SAME_MOMENT
     ):
         raise InvalidGrant("device_code was already used")
     await revoke(relay, device_code)

@@ -148,7 +148,9 @@ async def record_poll(
             last_poll=now,
             polls=grant.polls + 1,
             interval=grant.interval + SLOW_DOWN_STEP if too_soon else grant.interval,
-            completed_at=now if completing else grant.completed_at,
+            # The first poll to complete keeps its time: a later one at the same moment (which
+            # will lose the compare-and-set) must not move it.
+            completed_at=(grant.completed_at or now) if completing else grant.completed_at,
         )
         if await relay.store.transition(key, grant.status, polled.to_record()):
             return polled, too_soon

@@ -190,18 +190,18 @@ async def test_polling_bad_requests(kiosk: Relay, device: Device) -> None:
 async def test_polling_after_success_is_invalid_grant_and_later_revokes_the_tokens(
     kiosk: Relay, device: Device
 ) -> None:
-    """Within the interval the same device asks again (tests/device/test_repeat_polls.py);
-    after it, a replay revokes."""
+    """At the same moment the same device asks twice (tests/device/test_repeat_polls.py);
+    later, a replay revokes."""
     clock = Clock()
     on_clock(kiosk, clock)
     authorized, _ = await signed_in(kiosk, device)
     first = await device.poll(authorized.device_code)
     assert first.status_code == 200
     bearer = {"Authorization": f"Bearer {first.json()['access_token']}"}
-    again = await device.poll(authorized.device_code)
+    again = await device.poll(authorized.device_code)  # the clock stands still: same moment
     assert again.status_code == 400 and error_of(again) == "invalid_grant"
     assert (await kiosk.desktop.get("/userinfo", headers=bearer)).status_code == 200
-    clock.advance(kiosk.settings.device_poll_interval + 5)  # the interval grew at `again`
+    clock.advance(kiosk.settings.device_poll_interval + 5)
     replay = await device.poll(authorized.device_code)
     assert replay.status_code == 400 and error_of(replay) == "invalid_grant"
     assert (await kiosk.desktop.get("/userinfo", headers=bearer)).status_code == 401

@@ -38,7 +38,7 @@ def test_device_settings_defaults() -> None:
     assert settings.clients["lobby"].kiosk is True
     assert settings.clients["web"].kiosk is False
     assert settings.device_code_ttl == 600 and settings.device_poll_interval == 5
-    assert settings.limits.user_code == "10/minute"
+    assert settings.limits.user_code == "30/minute"
 
 
 def test_device_settings_read_and_overridden_by_the_environment() -> None:

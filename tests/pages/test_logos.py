@@ -266,7 +266,7 @@ async def test_a_silent_logo_host_does_not_hold_up_the_login_pages(
     async with LogoHost(silent=True) as host:
         relay, _ = relay_with_logo(f"http://127.0.0.1:{host.port}{SIGNED}")
         elapsed, pages = await timed(asyncio.gather(relay.start(), relay.start(), relay.start()))
-        assert elapsed < PAGE_WAIT + 1.0
+        assert elapsed < PAGE_WAIT + 2.5  # waiting on the host: 5 s (its read timeout)
         for started in pages:
             assert not has_logo(started)  # the name alone, the QR code as usual
             assert "Sign in to Example RP" in started.page.text
@@ -275,7 +275,7 @@ async def test_a_silent_logo_host_does_not_hold_up_the_login_pages(
         elapsed, served = await timed(relay.desktop.get("/clients/rp/logo"))
         assert served.status_code == 404
         assert served.headers["cache-control"] == "no-store"
-        assert elapsed < PAGE_WAIT + 0.5
+        assert elapsed < PAGE_WAIT + 2.5
         assert host.connections == 1
 
 
@@ -291,7 +291,7 @@ async def test_a_trickling_logo_host_is_given_up_at_the_fetchs_deadline(
         logos.page_wait, logos.deadline = 30.0, 0.5
         with caplog.at_level(logging.WARNING):
             elapsed, started = await timed(relay.start())
-        assert 0.5 <= elapsed < 2.0
+        assert 0.5 <= elapsed < 5.0  # the page itself would wait 30 s
         assert not has_logo(started)
         assert f"127.0.0.1:{host.port}" in caplog.text
         assert "within 0.5 s" in caplog.text
@@ -322,7 +322,7 @@ async def test_an_old_logo_is_shown_at_once_while_a_fresh_one_is_fetched(
     now[0] += KEEP + 1
     site.delay = 60.0  # the host has become slow
     elapsed, started = await timed(relay.start())
-    assert elapsed < 0.5
+    assert elapsed < 5.0  # waiting on the host: 60 s
     assert has_logo(started)
     assert (await relay.desktop.get("/clients/rp/logo")).content == PNG
     await asyncio.sleep(0)
@@ -358,7 +358,7 @@ async def test_the_logos_are_fetched_when_the_app_starts_without_holding_it_up(
     site.delay = 0.2
     began = time.monotonic()
     relay.core.on_startup()  # the app's lifespan: returns at once, the fetch runs behind it
-    assert time.monotonic() - began < 0.1
+    assert time.monotonic() - began < site.delay  # before the host could have answered
     await asyncio.gather(*relay.core.logos.fetching.values())
     assert site.asked == ["logo.png"]
     assert has_logo(await relay.start())
