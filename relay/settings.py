@@ -213,6 +213,9 @@ CLIENT_KEYS = {
     "kiosk_mode",
 }
 KIOSK_MODES = ("redirect", "message")
+# A kiosk_key opens the kiosk page to whoever has it: 22 characters of secrets.token_urlsafe
+# are 128 bits, beyond guessing at any rate [limits] lets through.
+KIOSK_KEY_MIN_CHARS = 22
 SAME_NETWORK = ("off", "warn", "require")
 MIN_QR_ROTATE = 10  # seconds: a person needs time to point a phone at the code
 MIN_DEVICE_CODE_TTL = 60  # seconds: a person needs time to find a phone and type a code
@@ -456,6 +459,13 @@ def _parse_clients(
             if not kiosk:
                 raise ConfigError(f"{where}.kiosk_key", "needs kiosk = true")
             kiosk_key = resolve_secret(f"{where}.kiosk_key", table["kiosk_key"], environ)
+            if len(kiosk_key) < KIOSK_KEY_MIN_CHARS:
+                raise ConfigError(
+                    f"{where}.kiosk_key",
+                    f"must be at least {KIOSK_KEY_MIN_CHARS} characters: whoever guesses it "
+                    "opens the kiosk page; make one with python3 -c 'import secrets; "
+                    "print(secrets.token_urlsafe(32))'",
+                )
         kiosk_mode = table.get("kiosk_mode", "redirect")
         if kiosk_mode not in KIOSK_MODES:
             raise ConfigError(f"{where}.kiosk_mode", f"must be one of {', '.join(KIOSK_MODES)}")

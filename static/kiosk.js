@@ -9,7 +9,7 @@
   const root = document.getElementById("kiosk");
   if (!root) return;
 
-  const base = "/kiosk/" + encodeURIComponent(root.dataset.client);
+  const base = root.dataset.base; // the page's own path, as the relay spells it for its cookie
   const mode = root.dataset.mode; // "redirect" | "message"
   const targetOrigin = root.dataset.targetOrigin; // the first redirect_uri's origin
   const provider = root.dataset.provider;
@@ -104,6 +104,14 @@
         method: "POST",
         credentials: "same-origin",
       });
+      if (response.status === 403) {
+        // Locked (its cookie is gone or too old): reloaded, the page says so, where retrying
+        // would fail on and on without a word. A second later, so that a refusal for another
+        // reason (the page then loads unlocked again) cannot reload it in a tight loop.
+        setState("starting", I18N.reconnecting);
+        window.setTimeout(() => window.location.reload(), 1000);
+        return;
+      }
       if (!response.ok) throw new Error("status " + response.status);
       answer = await response.json();
     } catch (failed) {
@@ -124,7 +132,9 @@
     }
     setState("pending", TEXT.pending);
     // Should the stream not say so, the login's end is known anyway: its expiry, plus a little.
-    later(current, () => nextLogin(0), Math.max(0, answer.expires_at - Date.now()) + 3000);
+    // Counted from now on this screen's clock (expires_in), not against the relay's expires_at:
+    // a kiosk's clock may be minutes or hours off, and ahead it would start login after login.
+    later(current, () => nextLogin(0), answer.expires_in * 1000 + 3000);
     connect(current, 0);
   }
 
@@ -177,14 +187,18 @@
       result = null;
     }
     drop(current);
+    let posted = false;
     if (result) {
       const message = { type: "qr-relay-login", code: result.code, state: result.state, iss: result.iss };
       const embedded = window.parent !== window;
-      window.parent.postMessage(message, embedded ? targetOrigin : window.location.origin);
-      setState("completed", TEXT.completed);
-    } else {
-      setState("failed", TEXT.failed);
+      try {
+        window.parent.postMessage(message, embedded ? targetOrigin : window.location.origin);
+        posted = true;
+      } catch (refused) {
+        posted = false; // an origin the browser refuses: this person failed, the next one goes on
+      }
     }
+    setState(posted ? "completed" : "failed", posted ? TEXT.completed : TEXT.failed);
     nextLogin(SHOW_OUTCOME_MS);
   }
 

@@ -649,3 +649,25 @@ def test_issuer_is_one_spelling_of_its_origin() -> None:
     assert settings.secure_cookies
     with pytest.raises(ConfigError, match="bare origin"):
         parse_settings({"issuer": "https://user:pw@login.example.com"}, environ={})
+
+
+@pytest.mark.parametrize("written", ["inline", "env"])
+def test_settings_kiosk_key_shorter_than_128_bits_is_refused(tmp_path: Path, written: str) -> None:
+    """Whoever guesses the kiosk_key opens the kiosk page: fewer than 22 characters (128 bits as
+    secrets.token_urlsafe writes them) is an error that names the key, never its value."""
+
+    def kiosk_with(key: str) -> Settings:
+        value = key if written == "inline" else "env:LOBBY_KEY"
+        line = f'providers = ["sandbox"]\nkiosk = true\nkiosk_key = "{value}"\n'
+        text = replace_line(MINIMAL, 'providers = ["sandbox"]\n', line)
+        return load(tmp_path, text, environ={"LOBBY_KEY": key})
+
+    short = secrets.token_urlsafe(32)[:21]
+    with pytest.raises(ConfigError) as caught:
+        kiosk_with(short)
+    assert caught.value.key == "clients.rp.kiosk_key"
+    assert "at least 22 characters" in str(caught.value) and "token_urlsafe" in str(caught.value)
+    assert short not in str(caught.value)
+
+    long_enough = secrets.token_urlsafe(16)  # 16 bytes: exactly 22 characters
+    assert kiosk_with(long_enough).clients["rp"].kiosk_key == long_enough

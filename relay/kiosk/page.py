@@ -7,7 +7,7 @@
                               ◀── 303 ───────   303 to /kiosk/lobby (the key leaves the address bar)
     GET /kiosk/lobby          ───────────────▶  the full-screen page (static/kiosk.js)
     POST /kiosk/lobby/logins  ───────────────▶  a login for the client's first redirect_uri, its
-                              ◀── JSON ──────   cookie; {session_id, scan_url, expires_at}
+                              ◀── JSON ──────   cookie; {session_id, scan_url, expires_in, ...}
     WS /sessions/{id}/live    ◀─────────────▶   pending, scanned, confirmed (relay/pages/live.py)
     redirect mode:  GET /sessions/{id}/resume   302 to the redirect_uri with code and state
     message mode:   POST /kiosk/lobby/logins/{id}/code → {code, state, iss}, posted to the
@@ -15,7 +15,16 @@
 
 Only a browser that was given the kiosk key holds the kiosk cookie: an HMAC of the client id under
 the key, compared in constant time, never the key itself. The key travels once, in the query of the
-first request, which no log line holds (relay/observability/access.py logs no query string).
+first request, which no log line holds (relay/observability/access.py logs no query string). Every
+key tried counts against `[limits] user_code` for the address, as the codes typed at /device do;
+the key itself is at least 128 bits (relay/settings.py), so that counting only slows guessing down.
+
+The cookie is SameSite=Lax: in redirect mode the kiosk's application, on its own site, sends the
+browser back to /kiosk/lobby, and a Strict cookie would stay home on that navigation (the page
+would say it is locked). A GET only shows the page; the POSTs check the request's origin
+(same_origin) besides the cookie. Every page load and every login sets the cookie again for
+KIOSK_COOKIE_DAYS, so a kiosk that runs locks only after that long switched off.
+
 Each login's binding cookie lives no longer than the login (session_ttl) and is removed when the
 page moves on to the next one; the page keeps no state of a login once it has ended.
 """
@@ -24,6 +33,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 import secrets
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -31,6 +41,8 @@ from urllib.parse import quote, urlsplit
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
+from relay.abuse.answers import too_many
+from relay.abuse.guards import address_of, limits_of
 from relay.core import Relay
 from relay.crossdevice import DesktopContext
 from relay.digests import sha256_hex
@@ -45,8 +57,13 @@ from relay.settings import ClientConfig
 from relay.templating import message_page, render
 
 KIOSK_SCOPE = ("openid", "profile")
-KIOSK_COOKIE_DAYS = 30  # a kiosk that stays off longer is opened with its key again
+KIOSK_COOKIE_DAYS = 30  # from its last page load or login: a kiosk off longer needs its key again
+KEY_LIMIT = "user_code"  # [limits] user_code: the keys tried, as the codes typed at /device
 NO_STORE = {"Cache-Control": "no-store"}
+# The page's policy (relay/headers.py) with the kiosk application's origin as the only framer.
+FRAMED_CSP = (
+    "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors "
+)
 
 
 def kiosk_client(relay: Relay, client_id: str) -> ClientConfig | None:
@@ -58,6 +75,8 @@ def kiosk_client(relay: Relay, client_id: str) -> ClientConfig | None:
 
 
 def kiosk_path(client: ClientConfig) -> str:
+    """The page's address, as the 303 after the key, the cookie's Path and the script (its
+    data-base) all write it: the cookie is sent only where the path is spelled the same."""
     return f"/kiosk/{quote(client.client_id, safe='')}"
 
 
@@ -78,26 +97,54 @@ def unlocked(request: Request, client: ClientConfig) -> bool:
     return hmac.compare_digest(held.encode(), cookie_value(client).encode())
 
 
-def target_origin(client: ClientConfig) -> str:
-    """Where the code is posted in message mode: the first redirect_uri's origin."""
-    parts = urlsplit(client.redirect_uris[0])
-    return f"{parts.scheme}://{parts.netloc}"
-
-
-def not_found(request: Request) -> Response:
-    return message_page(
-        request, _("Page not found"), _("There is nothing here."), status_code=404, tone="warning"
+def keep_unlocked(response: Response, relay: Relay, client: ClientConfig) -> None:
+    """The kiosk cookie, good for KIOSK_COOKIE_DAYS from now (Lax: see the module's docstring)."""
+    response.set_cookie(
+        cookie_name(relay),
+        cookie_value(client),
+        max_age=KIOSK_COOKIE_DAYS * 86400,
+        path=kiosk_path(client),
+        secure=relay.settings.secure_cookies,
+        httponly=True,
+        samesite="lax",
     )
 
 
-def locked(request: Request) -> Response:
-    return message_page(
+def target_origin(client: ClientConfig) -> str:
+    """Where the code is posted in message mode, and who may frame the page: the first
+    redirect_uri's scheme, host and port. A user name in it (`https://u@rp.example/cb`) is no
+    part of an origin: kept, postMessage would refuse the origin and CSP would not match it."""
+    parts = urlsplit(client.redirect_uris[0])
+    host_and_port = parts.netloc.rpartition("@")[2]
+    return f"{parts.scheme.lower()}://{host_and_port.lower()}"
+
+
+def framed(response: Response, client: ClientConfig | None) -> Response:
+    """A message-mode kiosk lives in its application's frame: the page, and the pages that refuse
+    it (locked, not found, too many keys), may be shown there, so that whoever looks at the screen
+    reads why rather than the browser's own "refused to connect". relay/headers.py keeps a
+    response's own policy and then leaves X-Frame-Options off."""
+    if client is not None and client.kiosk_mode == "message":
+        response.headers["Content-Security-Policy"] = FRAMED_CSP + target_origin(client)
+    return response
+
+
+def not_found(request: Request, client: ClientConfig | None = None) -> Response:
+    page = message_page(
+        request, _("Page not found"), _("There is nothing here."), status_code=404, tone="warning"
+    )
+    return framed(page, client)
+
+
+def locked(request: Request, client: ClientConfig) -> Response:
+    page = message_page(
         request,
         _("This kiosk is locked"),
         _("Open this screen with its kiosk address, key included, to unlock it."),
         status_code=403,
         tone="error",
     )
+    return framed(page, client)
 
 
 def chosen_provider(request: Request, client: ClientConfig) -> str | None:
@@ -110,46 +157,32 @@ def chosen_provider(request: Request, client: ClientConfig) -> str | None:
 
 async def kiosk_page(request: Request) -> Response:
     relay: Relay = request.app.state.relay
-    client = kiosk_client(relay, request.path_params["client_id"])
+    client_id = request.path_params["client_id"]
+    client = kiosk_client(relay, client_id)
     if client is None:
-        return not_found(request)
+        return not_found(request, relay.settings.clients.get(client_id))
     provider = chosen_provider(request, client)
     if provider is None:
-        return message_page(
+        refused = message_page(
             request,
             _("Request refused"),
             _("This kiosk does not offer that provider."),
             status_code=400,
             tone="error",
         )
+        return framed(refused, client)
     key = request.query_params.get("key")
     if key is not None:
-        assert client.kiosk_key
-        if not hmac.compare_digest(key.encode(), client.kiosk_key.encode()):
-            return locked(request)
-        # The same page without the key, so that it leaves the address bar and the history.
-        here = kiosk_path(client)
-        if "provider" in request.query_params:
-            here += f"?provider={quote(provider, safe='')}"
-        unlocking = RedirectResponse(here, status_code=303, headers=NO_STORE)
-        unlocking.set_cookie(
-            cookie_name(relay),
-            cookie_value(client),
-            max_age=KIOSK_COOKIE_DAYS * 86400,
-            path=kiosk_path(client),
-            secure=relay.settings.secure_cookies,
-            httponly=True,
-            samesite="strict",
-        )
-        return unlocking
+        return await unlock(request, client, key, provider)
     if not unlocked(request, client):
-        return locked(request)
+        return locked(request, client)
     shown = relay.providers[provider]
     response = render(
         request,
         "kiosk.html",
         {
             "client": client,
+            "base": kiosk_path(client),
             "provider": shown,
             "mode": client.kiosk_mode,
             "target_origin": target_origin(client),
@@ -157,14 +190,28 @@ async def kiosk_page(request: Request) -> Response:
             "status_text": STATUS_TEXT[Status.PENDING],
         },
     )
-    if client.kiosk_mode == "message":
-        # The kiosk's own application embeds this page: only its origin may (relay/headers.py
-        # keeps a response's own headers; CSP frame-ancestors overrides X-Frame-Options).
-        response.headers["Content-Security-Policy"] = (
-            "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; "
-            f"frame-ancestors {target_origin(client)}"
-        )
-    return response
+    keep_unlocked(response, relay, client)
+    return framed(response, client)
+
+
+async def unlock(request: Request, client: ClientConfig, key: str, provider: str) -> Response:
+    """`?key=`: counted for the address before it is compared, in one atomic step (counting only
+    the wrong ones afterwards would let parallel guesses all pass a check made before any of them
+    is counted). The right key: the cookie, and the same page without the key, so that it leaves
+    the address bar and the history."""
+    relay: Relay = request.app.state.relay
+    refused = await limits_of(request).hit(KEY_LIMIT, address_of(request))
+    if refused is not None:
+        return framed(too_many(request, refused, api=False), client)
+    assert client.kiosk_key
+    if not hmac.compare_digest(key.encode(), client.kiosk_key.encode()):
+        return locked(request, client)
+    here = kiosk_path(client)
+    if "provider" in request.query_params:
+        here += f"?provider={quote(provider, safe='')}"
+    unlocking = RedirectResponse(here, status_code=303, headers=NO_STORE)
+    keep_unlocked(unlocking, relay, client)
+    return unlocking
 
 
 def refusal(status_code: int, error: str, description: str) -> JSONResponse:
@@ -216,10 +263,13 @@ async def start_login(request: Request) -> Response:
     answer: dict[str, Any] = {
         "session_id": session.id,
         "scan_url": relay.settings.url(f"/s/{relay.sessions.ticket(session)}"),
-        "expires_at": int(session.expires_at * 1000),
+        # Seconds from now: the page counts them on its own clock, which may be far from ours.
+        "expires_in": max(0, math.ceil(session.expires_at - relay.sessions.now())),
+        "expires_at": int(session.expires_at * 1000),  # the relay's clock, in milliseconds
         "match_code": session.match_code,
     }
     response = JSONResponse(answer, headers=NO_STORE)
+    keep_unlocked(response, relay, client)
     previous = request.query_params.get("previous")
     if previous and URL_TOKEN.fullmatch(previous):
         forget(response, relay, desktop_cookie(relay, previous))

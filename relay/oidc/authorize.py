@@ -5,6 +5,11 @@ redirect_uri) decide whether the relying party can be trusted with a redirect; u
 an error is shown as a page and never redirected (RFC 6749 §4.1.2.1, RFC 9700 §4.1). Every later
 error goes back to the redirect_uri with error, error_description, state and iss.
 
+A client with a `kiosk_key` is its kiosk's: its logins start at its kiosk page (relay/kiosk/) or
+with the device flow, both of which need the screen in front of the person. Here it is refused
+(unauthorized_client): its codes would otherwise be had from anywhere, as from home, and handed to
+the kiosk's application as if someone had stood at the kiosk (attendance, a door).
+
 Once the request is valid a LoginSession starts, the browser gets its binding cookie, and it is
 sent (303) to the login page at /sessions/{id}, which reloads safely.
 """
@@ -19,7 +24,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from relay.core import Relay
-from relay.errors import InvalidRequest, OAuthError, UnsupportedResponseType
+from relay.errors import InvalidRequest, OAuthError, UnauthorizedClient, UnsupportedResponseType
 from relay.i18n.negotiation import clean_ui_locales
 from relay.oidc.discovery import SCOPES_SUPPORTED
 from relay.oidc.responses import error_redirect
@@ -93,6 +98,15 @@ def check_redirect_uri(relay: Relay, checked: Checked) -> None:
 
 def check_state(checked: Checked) -> None:
     checked.state = checked.params.get("state")
+
+
+def check_not_kiosk(checked: Checked) -> None:
+    """A kiosk page's client: not from here (see the module's docstring)."""
+    assert checked.client is not None
+    if checked.client.kiosk_key:
+        raise UnauthorizedClient(
+            "this client is a kiosk: its sign-ins start at its kiosk page or with the device flow"
+        )
 
 
 def check_response_type(checked: Checked) -> None:
@@ -193,9 +207,11 @@ async def authorize(request: Request) -> Response:
             checked.redirect_uri, relay.settings.issuer, error, None, after_post=posted
         )
     try:
-        # Request objects first: a request made as JAR allows (RFC 9101 §5) carries response_type
+        # A kiosk's client first: whatever else the request says, it may not start here. Then
+        # request objects: a request made as JAR allows (RFC 9101 §5) carries response_type
         # inside the object only, and the client must learn that objects are refused, not that
         # response_type is missing.
+        check_not_kiosk(checked)
         check_request_objects(checked)
         check_response_type(checked)
         check_prompt(checked)

@@ -163,10 +163,12 @@ KIOSK_KEY = "k" * 32
 
 
 def kiosk_settings(url: str) -> Settings:
-    """The walk's relay: its demo client is also a kiosk (device flow and kiosk page)."""
+    """The walk's relay: its demo client also uses the device flow, and "lobby" has the kiosk
+    page (a client with a kiosk_key cannot start a login at /authorize, as the demo does)."""
     settings = make_settings(url)
     clients = dict(settings.clients)
-    clients["demo"] = replace(clients["demo"], kiosk=True, kiosk_key=KIOSK_KEY)
+    clients["demo"] = replace(clients["demo"], kiosk=True)
+    clients["lobby"] = replace(clients["demo"], client_id="lobby", kiosk_key=KIOSK_KEY)
     return replace(settings, clients=clients)
 
 
@@ -228,7 +230,7 @@ def walk(audit: Audit, browser: Browser, relay: LiveRelay, short: LiveRelay) -> 
         phone.wait_for_url(re.compile(r"/device$"))
         audit.check(phone, "device-confirm")
         # The kiosk page, opened once with its key.
-        desktop.goto(f"{relay.url}/kiosk/demo?key={KIOSK_KEY}")
+        desktop.goto(f"{relay.url}/kiosk/lobby?key={KIOSK_KEY}")
         expect(desktop.locator("#kiosk")).to_have_attribute("data-status", "pending")
         audit.check(desktop, "kiosk")
     except Exception as exc:

@@ -1,7 +1,8 @@
 """A device_code polled again after its tokens (RFC 8628 §3.4 with RFC 6749 §4.1.2): the device
 that asked twice at once keeps its tokens; any later poll (a replay, a thief's poll answered
-first, a retry of a lost answer) revokes them. And polls at the same moment while pending: each slow_down told is
-an interval grown. On the memory store and on Redis, where the polls really interleave."""
+first, a retry of a lost answer) revokes them. And polls at the same moment while pending: each
+slow_down told is an interval grown. On the memory store and on Redis, where the polls really
+interleave."""
 
 from __future__ import annotations
 

@@ -1,9 +1,13 @@
-"""examples/kiosk/kiosk.py, run as a kiosk would run it, against a relay process (`python -m relay
-serve`) started from examples/kiosk/relay.toml, the configuration its README gives.
+"""examples/kiosk/kiosk.py and embed.py, run as a kiosk would run them, against a relay process
+(`python -m relay serve`) started from examples/kiosk/relay.toml, the configuration their README
+gives.
 
-The test is the person in front of the screen: it reads what the program printed (the QR, decoded
+The test is the person in front of the screen: it reads what kiosk.py printed (the QR, decoded
 from its ASCII output with zxing-cpp, or the typed code), plays the phone with httpx through
-/device, /phone and the sandbox, and reads the program's exit status and output.
+/device, /phone and the sandbox, and reads the program's exit status and output. For embed.py it
+plays the kiosk page's browser with httpx (unlock, a login, the code handed over) and posts the
+code to embed.py as its page's script does; tests/browser/test_kiosk_embedded.py does the same in
+Chromium.
 """
 
 from __future__ import annotations
@@ -14,23 +18,25 @@ import json
 import os
 import re
 import secrets
-import shutil
+import subprocess
 import sys
 import tomllib
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import numpy as np
 import pytest
 import zxingcpp
 
-from tests.cluster_support import RelayProcess, form_fields, free_port
+from tests.cluster_support import RelayProcess, form_fields, free_port, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 PROGRAM = ROOT / "examples" / "kiosk" / "kiosk.py"
+EMBED = ROOT / "examples" / "kiosk" / "embed.py"
 CONFIG = ROOT / "examples" / "kiosk" / "relay.toml"
 README = ROOT / "examples" / "kiosk" / "README.md"
 CLIENT_ID = "lobby-kiosk"  # the README's client
@@ -39,6 +45,8 @@ KEY = secrets.token_urlsafe(32)  # KIOSK_KEY, the kiosk page's
 WITHIN = 20.0  # seconds the program has to print or to finish (generous: no timing here)
 CODE_LINE = re.compile(r"^and type the code ([B-Z]{4}-[B-Z]{4})$", re.M)
 URI_LINE = re.compile(r"^Scan the code with your phone, or open (\S+)$", re.M)
+EMBED_REDIRECT = 'redirect_uris = ["http://127.0.0.1:8001/signed-in"]'  # relay.toml's: embed.py
+SAME_ORIGIN = {"Sec-Fetch-Site": "same-origin"}  # what a browser sends with the kiosk page's fetch
 
 # qrcode's print_ascii: each character is two modules (top, bottom); with invert=True the ink is
 # a light module.
@@ -50,12 +58,21 @@ INK["\u2588"] = (True, True)
 
 
 @pytest.fixture(scope="module")
-def relay(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RelayProcess]:
+def embed_url() -> str:
+    """Where embed.py listens in these tests: port 8001 in the README, a free one here."""
+    return f"http://127.0.0.1:{free_port()}"
+
+
+@pytest.fixture(scope="module")
+def relay(tmp_path_factory: pytest.TempPathFactory, embed_url: str) -> Iterator[RelayProcess]:
     """`qr-relay serve` on examples/kiosk/relay.toml as written (copied, so that the signing key
-    it makes lands in the test's folder), with KIOSK_SECRET set and the issuer on a free port."""
+    it makes lands in the test's folder), with KIOSK_SECRET set and the issuer on a free port;
+    its redirect_uri names embed.py's port of these tests instead of 8001."""
     folder = tmp_path_factory.mktemp("kiosk-relay")
     config = folder / "relay.toml"
-    shutil.copyfile(CONFIG, config)
+    written = CONFIG.read_text()
+    assert EMBED_REDIRECT in written
+    config.write_text(written.replace(EMBED_REDIRECT, f'redirect_uris = ["{embed_url}/signed-in"]'))
     process = RelayProcess("kiosk", config, free_port(), folder)
     with pytest.MonkeyPatch.context() as env:  # the child inherits os.environ as it is now
         for name in [n for n in os.environ if n.startswith("RELAY_")]:
@@ -159,12 +176,24 @@ async def phone_signs_in(
     assert confirmed.status_code == 303, confirmed.text
     session_path = confirmed.headers["location"]
     assert session_path.startswith("/phone/")
+    return await phone_approves(relay, phone, session_path, decision)
+
+
+async def phone_approves(
+    relay: RelayProcess,
+    phone: httpx.AsyncClient,
+    session_path: str,
+    decision: str,
+    name: str = "Grace Hopper",
+) -> httpx.Response:
+    """On the phone's page of a login (/phone/ID): Continue with Sandbox, the sandbox's decision,
+    back at the relay's callback. The relay's last page."""
     going = await phone.post(f"{relay.url}{session_path}/continue")
     assert going.status_code == 303, going.text
     at_sandbox = await phone.get(going.headers["location"])
     assert at_sandbox.status_code == 200, at_sandbox.text
     fields = form_fields(at_sandbox.text)
-    fields.update(decision=decision, name="Grace Hopper")
+    fields.update(decision=decision, name=name)
     back = await phone.post(f"{relay.url}/sandbox/authorize", data=fields)
     assert back.status_code in (302, 303), back.text
     return await phone.get(back.headers["location"])
@@ -182,6 +211,89 @@ def live_sockets(relay: RelayProcess) -> int:
     """Websockets the relay accepted on /device/{device_code}/live (masked in its log)."""
     records = relay.log_records()
     return sum(1 for r in records if r.get("http", {}).get("path") == "/device/…/live")
+
+
+# --- embed.py, the kiosk page's application ------------------------------------------------------
+
+
+@dataclass
+class Embed:
+    url: str
+    log: Path
+
+    def printed(self) -> str:
+        return self.log.read_text(errors="replace")
+
+
+@pytest.fixture(scope="module")
+def embed(
+    relay: RelayProcess, embed_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Embed]:
+    """examples/kiosk/embed.py on its port, configured as the README has it: the environment."""
+    log = tmp_path_factory.mktemp("kiosk-embed") / "embed.log"
+    environ = {
+        **os.environ,
+        "RELAY_URL": relay.url,
+        "CLIENT_ID": CLIENT_ID,
+        "CLIENT_SECRET": SECRET,
+        "KIOSK_KEY": KEY,
+    }
+    port = embed_url.rsplit(":", 1)[1]
+    with log.open("wb") as output:  # the child keeps its own descriptor
+        process = subprocess.Popen(
+            [sys.executable, str(EMBED), "--port", port],
+            env=environ,
+            stdin=subprocess.DEVNULL,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    running = Embed(embed_url, log)
+
+    def answers() -> bool:
+        assert process.poll() is None, f"embed.py exited:\n{running.printed()}"
+        try:
+            return httpx.get(embed_url, timeout=1.0).status_code == 200
+        except httpx.TransportError:
+            return False
+
+    try:
+        wait_until(answers, WITHIN, "embed.py answering")
+        yield running
+    finally:
+        process.terminate()  # our own child, by its pid
+        try:
+            process.wait(timeout=WITHIN)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        print(f"----- embed.py -----\n{running.printed()}")  # shown on failure
+
+
+async def kiosk_page_code(relay: RelayProcess, name: str) -> str:
+    """A code as the kiosk page in message mode hands it to its embedder: the page's browser
+    unlocked with the key starts a login, the phone scans and approves it, the page asks for the
+    code. The browser's requests carry Sec-Fetch-Site: same-origin, as the page's fetches do."""
+    async with (
+        httpx.AsyncClient(base_url=relay.url, timeout=WITHIN) as screen,
+        httpx.AsyncClient(timeout=WITHIN) as phone,
+    ):
+        assert (await screen.get(f"/kiosk/{CLIENT_ID}", params={"key": KEY})).status_code == 303
+        started = await screen.post(f"/kiosk/{CLIENT_ID}/logins", headers=SAME_ORIGIN)
+        assert started.status_code == 200, started.text
+        login = started.json()
+        scanned = await phone.get(login["scan_url"])
+        assert scanned.status_code == 303, scanned.text
+        session_path = urlsplit(scanned.headers["location"]).path
+        assert session_path == f"/phone/{login['session_id']}"
+        done = await phone_approves(relay, phone, session_path, "approve", name)
+        assert done.status_code == 200, done.text
+        handed = await screen.post(
+            f"/kiosk/{CLIENT_ID}/logins/{login['session_id']}/code", headers=SAME_ORIGIN
+        )
+        assert handed.status_code == 200, handed.text
+        message = handed.json()
+        assert message["iss"] == relay.url
+        return str(message["code"])
 
 
 # --- the tests ------------------------------------------------------------------------------------
@@ -297,3 +409,67 @@ async def test_kiosk_example_configuration_opens_the_kiosk_page_with_its_key(
         page = await browser.get(f"/kiosk/{CLIENT_ID}")
         assert page.status_code == 200
         assert 'data-mode="message"' in page.text and "Lobby kiosk" in page.text
+
+
+async def test_kiosk_example_embed_redeems_a_kiosk_page_code_and_answers_the_name(
+    relay: RelayProcess, embed: Embed
+) -> None:
+    """The kiosk application's server: the code its page was posted becomes a verified name."""
+    code = await kiosk_page_code(relay, "Katherine Johnson")
+    async with httpx.AsyncClient(base_url=embed.url, timeout=WITHIN) as page:
+        answer = await page.post("/signed-in", json={"code": code}, headers=SAME_ORIGIN)
+        assert answer.status_code == 200, answer.text
+        assert answer.json() == {"name": "Katherine Johnson"}
+        again = await page.post("/signed-in", json={"code": code}, headers=SAME_ORIGIN)
+    assert again.status_code == 400
+    assert again.json() == {"error": "/token refused: invalid_grant"}
+    wait_until(lambda: "Signed in: Katherine Johnson (sandbox:" in embed.printed(), WITHIN, "log")
+    assert SECRET not in embed.printed()
+
+
+async def test_kiosk_example_embed_frames_the_kiosk_page_the_relay_lets_it_frame(
+    relay: RelayProcess, embed: Embed, embed_url: str
+) -> None:
+    """relay.toml's redirect_uri is embed.py's origin: the relay's page lets it, and only it,
+    frame the kiosk page; and the unlock address embed.py prints opens that page."""
+    unlock = f"{relay.url}/kiosk/{CLIENT_ID}?key={KEY}"
+    assert f"  {unlock}\n" in embed.printed()
+    async with httpx.AsyncClient(timeout=WITHIN) as browser:
+        opened = await browser.get(unlock)
+        assert opened.status_code == 303, opened.text
+        kiosk_page = await browser.get(f"{relay.url}/kiosk/{CLIENT_ID}")
+        assert kiosk_page.status_code == 200
+        assert f"frame-ancestors {embed_url}" in kiosk_page.headers["content-security-policy"]
+        assert f'data-target-origin="{embed_url}"' in kiosk_page.text
+
+        home = await browser.get(embed_url)
+    assert home.status_code == 200
+    assert f'<iframe id="kiosk" src="{relay.url}/kiosk/{CLIENT_ID}"' in home.text
+    assert re.findall(r"<script[^>]*>", home.text) == ['<script src="/embed.js" defer>']
+    policy = home.headers["content-security-policy"]
+    assert f"frame-src {relay.url};" in policy and "script-src 'self';" in policy
+    assert "frame-ancestors 'none'" in policy and "unsafe-inline" not in policy
+
+
+@pytest.mark.parametrize(
+    ("body", "headers", "status"),
+    [
+        (b'{"code": "not-a-code"}', {"Content-Type": "application/json"}, 400),
+        (b"code=abc", {"Content-Type": "application/x-www-form-urlencoded"}, 415),
+        (b"{not json", {"Content-Type": "application/json"}, 400),
+        (b'["code"]', {"Content-Type": "application/json"}, 400),
+        (b'{"code": 7}', {"Content-Type": "application/json"}, 400),
+        (
+            b'{"code": "x"}',
+            {"Content-Type": "application/json", "Sec-Fetch-Site": "cross-site"},
+            403,
+        ),
+    ],
+)
+async def test_kiosk_example_embed_refuses_what_is_not_a_code_with_a_reason(
+    embed: Embed, body: bytes, headers: dict[str, str], status: int
+) -> None:
+    async with httpx.AsyncClient(base_url=embed.url, timeout=WITHIN) as page:
+        answer = await page.post("/signed-in", content=body, headers=headers)
+    assert answer.status_code == status, answer.text
+    assert answer.json()["error"]

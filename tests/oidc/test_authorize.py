@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
@@ -410,6 +411,38 @@ async def test_authorize_post_ignores_the_query(relay: Relay) -> None:
     )
     assert_refused_page(response)
     assert stored(relay) == 0
+
+
+# --- a kiosk page's client --------------------------------------------------------------------
+
+KIOSK_PAGE = {"kiosk": True, "kiosk_key": "k" * 32}
+
+
+async def test_authorize_refuses_a_kiosk_pages_client(relay_from: Callable[..., Relay]) -> None:
+    """A code for the kiosk's client means "someone stood at the kiosk": had from /authorize at
+    home, it could be handed to the kiosk's application (attendance, a door). Refused with
+    unauthorized_client, back to the registered redirect_uri as every error after it is trusted."""
+    relay = relay_from(rp=KIOSK_PAGE)
+    answer = error_back(await relay.authorize())
+    assert answer["error"] == "unauthorized_client"
+    assert "kiosk" in answer["error_description"]
+    assert answer["state"] == "rp-state-123" and answer["iss"] == relay.issuer
+    # Whatever else the request says, and posted as well.
+    other = error_back(await relay.authorize(response_type="token", request="x"))
+    assert other["error"] == "unauthorized_client"
+    posted = await relay.desktop.post("/authorize", data=relay.authorize_params())
+    assert error_back(posted, status_code=303)["error"] == "unauthorized_client"
+    assert stored(relay) == 0
+    # A redirect_uri that is not the client's is still a page: nothing goes there.
+    assert_refused_page(await relay.authorize(redirect_uri="https://evil.example/callback"))
+
+
+async def test_authorize_still_serves_a_device_only_kiosk_client(
+    relay_from: Callable[..., Relay],
+) -> None:
+    """`kiosk = true` without a kiosk_key (the device flow only) leaves /authorize open."""
+    relay = relay_from(rp={"kiosk": True})
+    assert_login_started(await relay.authorize())
 
 
 # --- the provider picker ----------------------------------------------------------------------
