@@ -335,13 +335,20 @@ async def test_kiosk_example_denied_exits_1_with_the_reason(relay: RelayProcess)
     assert "Signed in" not in printed
 
 
+def token_refusals(relay: RelayProcess) -> int:
+    """/token answers of 400 (authorization_pending among them) the relay has logged."""
+    return sum(1 for r in relay.answered(400) if r["http"].get("path") == "/token")
+
+
 async def test_kiosk_example_polls_token_when_told_to(relay: RelayProcess) -> None:
     """--poll (as after a websocket that cannot be opened): /token every `interval` seconds
     until the tokens come."""
     sockets_before = live_sockets(relay)
+    refusals_before = token_refusals(relay)
     async with kiosk(relay, "--poll") as program, httpx.AsyncClient(timeout=WITHIN) as phone:
         code = (await program.read_until(CODE_LINE)).group(1)
         await asyncio.sleep(2.5)  # a few authorization_pending answers first
+        assert token_refusals(relay) - refusals_before >= 2, "it polls /token once a second"
         page = await phone.get(f"{relay.url}/device", params={"user_code": code})
         done = await phone_signs_in(relay, phone, page, "approve")
         assert "Return to the device" in done.text, done.text
