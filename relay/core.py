@@ -30,6 +30,14 @@ from relay.store.sealed import SealedStore, Sealer, derive_key
 
 # Upstream calls: connect within 3 s, the whole request within 10 s.
 UPSTREAM_TIMEOUT = httpx.Timeout(10.0, connect=3.0)
+# An idle upstream connection is dropped after 2 s, before the server at the other end drops it
+# (uvicorn, which serves the built-in sandbox, and Node close idle connections after 5 s; httpx's
+# own default is also 5 s). Reusing one the server is closing at that moment fails the request
+# with a ReadError, and a token request is never retried (its code is single-use): a login
+# failed that way in the kiosk browser test, as "provider_unreachable".
+UPSTREAM_LIMITS = httpx.Limits(
+    max_connections=100, max_keepalive_connections=20, keepalive_expiry=2.0
+)
 
 
 @dataclass
@@ -130,6 +138,7 @@ def build_relay(
     http = httpx.AsyncClient(
         transport=http_transport,
         timeout=UPSTREAM_TIMEOUT,
+        limits=UPSTREAM_LIMITS,
         headers={"User-Agent": "qr-login-relay"},
         follow_redirects=False,
         event_hooks=metrics.upstream_hooks(),
