@@ -18,8 +18,6 @@
   const el = (id) => document.getElementById(id);
   const statusLine = el("status");
   const SHOW_OUTCOME_MS = 4000; // "Signed in" (or why not) stays this long, then the next QR
-  const SVG = "http://www.w3.org/2000/svg";
-  const QUIET = 4; // modules of white border
 
   let login = null; // the login on screen: {id, socket, stream, timers, ended}
   let previousId = ""; // the one before, whose cookie the server removes with the next start
@@ -41,22 +39,7 @@
   }
 
   function drawCode(url) {
-    const modules = window.RelayQR.encode(url);
-    const size = modules.length + 2 * QUIET;
-    const svg = document.createElementNS(SVG, "svg");
-    svg.setAttribute("viewBox", "0 0 " + size + " " + size);
-    svg.setAttribute("shape-rendering", "crispEdges");
-    svg.setAttribute("class", "qr");
-    svg.setAttribute("aria-hidden", "true");
-    const rect = document.createElementNS(SVG, "rect");
-    rect.setAttribute("width", size);
-    rect.setAttribute("height", size);
-    rect.setAttribute("fill", "#fff");
-    const path = document.createElementNS(SVG, "path");
-    path.setAttribute("fill", "#000");
-    path.setAttribute("d", window.RelayQR.svgPath(modules, QUIET));
-    svg.appendChild(rect);
-    svg.appendChild(path);
+    const svg = window.RelayQR.svgElement(document, window.RelayQR.encode(url));
     el("qr").replaceChildren(svg);
     root.dataset.scanUrl = url;
   }

@@ -28,8 +28,6 @@
   // A new QR: the server sends its URL every qr_rotate seconds while the login waits (the old
   // code stops working soon after), and the page draws it (static/qr.js), the same SVG the
   // server draws for the first one. Built with DOM calls: no markup from the wire.
-  const SVG = "http://www.w3.org/2000/svg";
-  const QUIET = 4; // modules of white border
   function showCode(event) {
     if (root.dataset.scanUrl === event.scan_url) return; // the code on the page already
     let modules;
@@ -39,21 +37,7 @@
       window.location.reload(); // the server draws the current code
       return;
     }
-    const size = modules.length + 2 * QUIET;
-    const svg = document.createElementNS(SVG, "svg");
-    svg.setAttribute("viewBox", "0 0 " + size + " " + size);
-    svg.setAttribute("shape-rendering", "crispEdges");
-    svg.setAttribute("class", "qr");
-    svg.setAttribute("aria-hidden", "true");
-    const rect = document.createElementNS(SVG, "rect");
-    rect.setAttribute("width", size);
-    rect.setAttribute("height", size);
-    rect.setAttribute("fill", "#fff");
-    const path = document.createElementNS(SVG, "path");
-    path.setAttribute("fill", "#000");
-    path.setAttribute("d", window.RelayQR.svgPath(modules, QUIET));
-    svg.appendChild(rect);
-    svg.appendChild(path);
+    const svg = window.RelayQR.svgElement(document, modules);
     const frame = el("qr");
     frame.replaceChild(svg, frame.querySelector("svg"));
     root.dataset.scanUrl = event.scan_url;

@@ -7,6 +7,8 @@
 //
 //   RelayQR.encode(text[, mask]) -> rows of modules, true = dark, no quiet zone
 //   RelayQR.svgPath(modules[, quiet = 4]) -> a <path d> with one `M x y h n v1 h-n z` per dark run
+//   RelayQR.svgElement(document, modules[, quiet = 4]) -> the <svg class="qr"> the pages show,
+//     white square and that path, built with DOM calls (no markup from the wire)
 (function () {
   "use strict";
 
@@ -340,7 +342,30 @@
     return parts.join("");
   }
 
-  const api = { encode, svgPath };
+  const SVG = "http://www.w3.org/2000/svg";
+
+  // The <svg> relay/pages/qr.py writes for the first code: a white square with the quiet zone,
+  // the dark modules as one path, hidden from assistive technology (its frame carries the text).
+  function svgElement(doc, modules, quiet = 4) {
+    const size = modules.length + 2 * quiet;
+    const svg = doc.createElementNS(SVG, "svg");
+    svg.setAttribute("viewBox", "0 0 " + size + " " + size);
+    svg.setAttribute("shape-rendering", "crispEdges");
+    svg.setAttribute("class", "qr");
+    svg.setAttribute("aria-hidden", "true");
+    const rect = doc.createElementNS(SVG, "rect");
+    rect.setAttribute("width", size);
+    rect.setAttribute("height", size);
+    rect.setAttribute("fill", "#fff");
+    const path = doc.createElementNS(SVG, "path");
+    path.setAttribute("fill", "#000");
+    path.setAttribute("d", svgPath(modules, quiet));
+    svg.appendChild(rect);
+    svg.appendChild(path);
+    return svg;
+  }
+
+  const api = { encode, svgPath, svgElement };
   if (typeof module !== "undefined" && module.exports) module.exports = api;
   if (typeof window !== "undefined") window.RelayQR = api;
 })();

@@ -255,5 +255,5 @@ def test_qr_js_runs_in_a_page_that_forbids_eval() -> None:
     url = SCAN_URLS[0]
     page = run_node(IN_A_PAGE, {"qrJs": str(QR_JS), "quiet": QUIET, "text": url})
     assert page["evalBlocked"], "the context really forbids eval"
-    assert page["keys"] == ["encode", "svgPath"]
+    assert page["keys"] == ["encode", "svgElement", "svgPath"]
     assert page["path"] == encode_all([url])[0]["path"]
