@@ -6,7 +6,8 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
-from collections.abc import AsyncIterator, Awaitable, Callable
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import replace
 from typing import Any
 
@@ -19,6 +20,7 @@ from starlette.types import ASGIApp
 from relay.app import create_app
 from relay.oidc.keys import SigningKey
 from relay.settings import ClientConfig, LimitsConfig, ProviderConfig, Settings
+from tests.cluster_support import delete_keys
 from tests.flows import Internet, Relay
 
 ISSUER = "http://relay.test"
@@ -230,3 +232,15 @@ def redis_url() -> str:
             pytest.fail(f"CI=true and {reason}")
         pytest.skip(reason)
     return REDIS_URL
+
+
+@pytest.fixture
+def redis_store(redis_url: str) -> Iterator[str]:
+    """A `store=` URL on the test Redis under a key prefix of this test's own, so that tests and
+    runs never meet in one database; whatever the test left under it is deleted afterwards,
+    passed or failed."""
+    prefix = f"test:{uuid.uuid4().hex}:"
+    try:
+        yield f"{redis_url}{'&' if '?' in redis_url else '?'}prefix={prefix}"
+    finally:
+        delete_keys(redis_url, prefix)

@@ -15,7 +15,7 @@ from urllib.parse import parse_qs, urlsplit
 import numpy as np
 import zxingcpp
 from PIL import Image
-from playwright.sync_api import Page, expect
+from playwright.sync_api import FrameLocator, Page, expect
 
 from tests.browser.conftest import LiveRelay, Shots
 
@@ -32,6 +32,28 @@ def decode_qr(png: bytes) -> str:
     ]
     assert len(found) == 1, f"expected one QR code in the screenshot, found {len(found)}"
     return str(found[0].text)
+
+
+def kiosk_code(
+    screen: Page,
+    shots: Shots,
+    step: str,
+    before: str | None = None,
+    *,
+    within: Page | FrameLocator | None = None,
+) -> str:
+    """Waits for the kiosk page's pending QR (another than `before`, when given) and reads it
+    from a screenshot of `screen`. The kiosk page is `screen` itself, or the frame `within` it
+    when an application embeds the page."""
+    root = screen if within is None else within
+    kiosk = root.locator("#kiosk")
+    expect(kiosk).to_have_attribute("data-status", "pending")
+    if before is not None:
+        expect(kiosk).not_to_have_attribute("data-scan-url", before)
+    expect(root.locator("#qr svg path")).to_be_visible()
+    url = decode_qr(shots(screen, step))
+    assert url == kiosk.get_attribute("data-scan-url")
+    return url
 
 
 def query_of(url: str) -> dict[str, str]:

@@ -26,7 +26,7 @@ from playwright.sync_api import CDPSession, Page, expect
 from tests.browser.conftest import DESKTOP, ContextMaker, LiveRelay, RelayStarter, Shots
 from tests.browser.steps import (
     approve_at_sandbox,
-    decode_qr,
+    kiosk_code,
     phone_continues,
     phone_opens,
 )
@@ -77,18 +77,6 @@ def open_logins(relay: LiveRelay) -> tuple[float, float]:
     return started - ended, sockets
 
 
-def fresh_code(page: Page, shots: Shots, step: str, before: str | None) -> str:
-    """Waits for the kiosk's pending QR (another than `before`), read from a screenshot."""
-    kiosk = page.locator("#kiosk")
-    expect(kiosk).to_have_attribute("data-status", "pending")
-    if before is not None:
-        expect(kiosk).not_to_have_attribute("data-scan-url", before)
-    expect(page.locator("#qr svg path")).to_be_visible()
-    url = decode_qr(shots(page, step))
-    assert url == kiosk.get_attribute("data-scan-url")
-    return url
-
-
 def test_kiosk_signs_in_three_people_in_a_row_without_a_reload_or_a_leak(
     start_relay: RelayStarter, new_context: ContextMaker, phone: Page, shots: Shots
 ) -> None:
@@ -100,7 +88,7 @@ def test_kiosk_signs_in_three_people_in_a_row_without_a_reload_or_a_leak(
     loads = screen.evaluate("() => performance.getEntriesByType('navigation').length")
     cdp = screen.context.new_cdp_session(screen)
 
-    url = fresh_code(screen, shots, "kiosk-first-code", None)
+    url = kiosk_code(screen, shots, "kiosk-first-code")
     start_heap = heap_after_gc(cdp)
     start_dom = dom_counters(cdp)
     start_open = open_logins(relay)
@@ -131,7 +119,7 @@ def test_kiosk_signs_in_three_people_in_a_row_without_a_reload_or_a_leak(
         )
         assert tokens.status_code == 200, tokens.text
 
-        url = fresh_code(screen, shots, f"kiosk-{number}-next-code", url)
+        url = kiosk_code(screen, shots, f"kiosk-{number}-next-code", url)
         heap = heap_after_gc(cdp)
         dom = dom_counters(cdp)
         now_open = open_logins(relay)
@@ -217,7 +205,7 @@ def test_kiosk_redirect_mode_is_still_unlocked_when_the_app_on_another_site_send
     kiosk_app.back_to = f"{relay.url}/kiosk/demo"
     screen = new_context(**DESKTOP).new_page()
     screen.goto(f"{relay.url}/kiosk/demo?key={KEY}")
-    url = fresh_code(screen, shots, "redirect-first-code", None)
+    url = kiosk_code(screen, shots, "redirect-first-code")
 
     phone_opens(phone, url)
     phone_continues(phone, screen)
@@ -235,7 +223,7 @@ def test_kiosk_redirect_mode_is_still_unlocked_when_the_app_on_another_site_send
 
     screen.locator("#next").click()  # a navigation from another site
     screen.wait_for_url(f"{relay.url}/kiosk/demo")
-    fresh_code(screen, shots, "redirect-back-next-code", url)
+    kiosk_code(screen, shots, "redirect-back-next-code", url)
 
 
 # --- a kiosk's cookie gone, its clock off, its code refused ---------------------------------------
@@ -312,10 +300,10 @@ def test_kiosk_goes_on_to_the_next_person_when_the_code_cannot_be_posted(
     screen = new_context(**DESKTOP).new_page()
     screen.add_init_script(script=f"({BROKEN_POST_MESSAGE})()")
     screen.goto(f"{relay.url}/kiosk/demo?key={KEY}")
-    url = fresh_code(screen, shots, "unposted-first-code", None)
+    url = kiosk_code(screen, shots, "unposted-first-code")
     phone_opens(phone, url)
     phone_continues(phone, screen)
     approve_at_sandbox(phone, name="Visitor")
     expect(screen.locator("#kiosk")).to_have_attribute("data-status", "failed")
     shots(screen, "unposted-failed")
-    fresh_code(screen, shots, "unposted-next-code", url)
+    kiosk_code(screen, shots, "unposted-next-code", url)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import Callable
 
 from joserfc import jwt
@@ -11,7 +10,6 @@ from joserfc.jwk import KeySet
 
 from relay.device.records import grant_of
 from relay.sessions import Status
-from tests.cluster_support import delete_keys
 from tests.device.helpers import (
     Clock,
     Device,
@@ -240,21 +238,17 @@ async def test_polling_after_the_records_are_gone_is_invalid_grant(
 
 
 async def test_device_login_whole_on_redis(
-    relay_from: Callable[..., Relay], redis_url: str
+    relay_from: Callable[..., Relay], redis_store: str
 ) -> None:
     """The same records and compare-and-sets on the Redis store, as many processes use it."""
-    prefix = f"test-device-{uuid.uuid4().hex[:12]}:"
-    relay = relay_from(clients=kiosk_clients(), store=f"{redis_url}?prefix={prefix}")
-    try:
-        async with Device(relay) as device:
-            authorized = await device.authorize()
-            assert error_of(await device.poll(authorized.device_code)) == "authorization_pending"
-            assert error_of(await device.poll(authorized.device_code)) == "slow_down"
-            session_id = await enter_code(relay, authorized.user_code.lower())
-            done = await relay.approve(session_id)
-            assert "Return to the device" in done.text
-            tokens = await device.poll(authorized.device_code)
-            assert tokens.status_code == 200, tokens.text
-            assert error_of(await device.poll(authorized.device_code)) == "invalid_grant"
-    finally:
-        delete_keys(redis_url, prefix)
+    relay = relay_from(clients=kiosk_clients(), store=redis_store)
+    async with Device(relay) as device:
+        authorized = await device.authorize()
+        assert error_of(await device.poll(authorized.device_code)) == "authorization_pending"
+        assert error_of(await device.poll(authorized.device_code)) == "slow_down"
+        session_id = await enter_code(relay, authorized.user_code.lower())
+        done = await relay.approve(session_id)
+        assert "Return to the device" in done.text
+        tokens = await device.poll(authorized.device_code)
+        assert tokens.status_code == 200, tokens.text
+        assert error_of(await device.poll(authorized.device_code)) == "invalid_grant"

@@ -7,14 +7,12 @@ interleave."""
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import AsyncIterator, Callable
 
 import httpx
 import pytest
 
 from relay.device.records import grant_of
-from tests.cluster_support import delete_keys
 from tests.device.helpers import Clock, Device, error_of, kiosk_clients, on_clock, signed_in
 from tests.flows import Relay
 
@@ -27,12 +25,8 @@ async def stored(
     if request.param == "memory":
         yield relay_from(clients=kiosk_clients())
         return
-    redis_url: str = request.getfixturevalue("redis_url")
-    prefix = f"test-device-{uuid.uuid4().hex[:12]}:"
-    try:
-        yield relay_from(clients=kiosk_clients(), store=f"{redis_url}?prefix={prefix}")
-    finally:
-        delete_keys(redis_url, prefix)
+    store: str = request.getfixturevalue("redis_store")
+    yield relay_from(clients=kiosk_clients(), store=store)
 
 
 @pytest.fixture

@@ -6,12 +6,10 @@ from __future__ import annotations
 import asyncio
 import itertools
 import re
-import uuid
 from collections.abc import Callable
 from dataclasses import replace
 
 from relay.sessions import Status
-from tests.cluster_support import delete_keys
 from tests.conftest import NO_RATE_LIMITS
 from tests.device.helpers import (
     KIOSK_IP,
@@ -177,26 +175,22 @@ async def test_device_code_guessing_is_rate_limited(relay_from: Callable[..., Re
 
 
 async def test_device_code_guesses_sent_at_once_are_all_counted_on_redis(
-    relay_from: Callable[..., Relay], redis_url: str
+    relay_from: Callable[..., Relay], redis_store: str
 ) -> None:
     """Guesses fired in parallel (the way a guessing script sends them) on the Redis store that
     many processes share: no more of them reach a lookup than the limit allows."""
-    prefix = f"test-guess-{uuid.uuid4().hex[:12]}:"
     limits = replace(NO_RATE_LIMITS, user_code="5/minute")
-    relay = relay_from(clients=kiosk_clients(), limits=limits, store=f"{redis_url}?prefix={prefix}")
-    try:
-        guesser = browser_at(relay, "198.51.100.8")
-        async with guesser:
-            answers = await asyncio.gather(
-                *(
-                    guesser.post("/device", data={"user_code": f"ZZZZ-Z{a}{b}{c}"})
-                    for a, b, c in itertools.islice(itertools.product("BCDF", repeat=3), 40)
-                )
+    relay = relay_from(clients=kiosk_clients(), limits=limits, store=redis_store)
+    guesser = browser_at(relay, "198.51.100.8")
+    async with guesser:
+        answers = await asyncio.gather(
+            *(
+                guesser.post("/device", data={"user_code": f"ZZZZ-Z{a}{b}{c}"})
+                for a, b, c in itertools.islice(itertools.product("BCDF", repeat=3), 40)
             )
-        codes = sorted(answer.status_code for answer in answers)
-        assert codes == [400] * 5 + [429] * 35
-    finally:
-        delete_keys(redis_url, prefix)
+        )
+    codes = sorted(answer.status_code for answer in answers)
+    assert codes == [400] * 5 + [429] * 35
 
 
 async def test_device_login_on_another_network_refused_when_required(

@@ -18,7 +18,6 @@ import json
 import os
 import re
 import secrets
-import subprocess
 import sys
 import tomllib
 from collections.abc import AsyncIterator, Iterator
@@ -33,10 +32,10 @@ import pytest
 import zxingcpp
 
 from tests.cluster_support import RelayProcess, form_fields, free_port, wait_until
+from tests.examples.embed_app import EmbedApp
 
 ROOT = Path(__file__).resolve().parents[2]
 PROGRAM = ROOT / "examples" / "kiosk" / "kiosk.py"
-EMBED = ROOT / "examples" / "kiosk" / "embed.py"
 CONFIG = ROOT / "examples" / "kiosk" / "relay.toml"
 README = ROOT / "examples" / "kiosk" / "README.md"
 CLIENT_ID = "lobby-kiosk"  # the README's client
@@ -216,57 +215,15 @@ def live_sockets(relay: RelayProcess) -> int:
 # --- embed.py, the kiosk page's application ------------------------------------------------------
 
 
-@dataclass
-class Embed:
-    url: str
-    log: Path
-
-    def printed(self) -> str:
-        return self.log.read_text(errors="replace")
-
-
 @pytest.fixture(scope="module")
 def embed(
     relay: RelayProcess, embed_url: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Embed]:
+) -> Iterator[EmbedApp]:
     """examples/kiosk/embed.py on its port, configured as the README has it: the environment."""
     log = tmp_path_factory.mktemp("kiosk-embed") / "embed.log"
-    environ = {
-        **os.environ,
-        "RELAY_URL": relay.url,
-        "CLIENT_ID": CLIENT_ID,
-        "CLIENT_SECRET": SECRET,
-        "KIOSK_KEY": KEY,
-    }
-    port = embed_url.rsplit(":", 1)[1]
-    with log.open("wb") as output:  # the child keeps its own descriptor
-        process = subprocess.Popen(
-            [sys.executable, str(EMBED), "--port", port],
-            env=environ,
-            stdin=subprocess.DEVNULL,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
-    running = Embed(embed_url, log)
-
-    def answers() -> bool:
-        assert process.poll() is None, f"embed.py exited:\n{running.printed()}"
-        try:
-            return httpx.get(embed_url, timeout=1.0).status_code == 200
-        except httpx.TransportError:
-            return False
-
-    try:
-        wait_until(answers, WITHIN, "embed.py answering")
-        yield running
-    finally:
-        process.terminate()  # our own child, by its pid
-        try:
-            process.wait(timeout=WITHIN)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        print(f"----- embed.py -----\n{running.printed()}")  # shown on failure
+    with EmbedApp(log, port=int(embed_url.rsplit(":", 1)[1])) as app:
+        app.start(relay.url, client_id=CLIENT_ID, client_secret=SECRET, kiosk_key=KEY)
+        yield app
 
 
 async def kiosk_page_code(relay: RelayProcess, name: str) -> str:
@@ -419,7 +376,7 @@ async def test_kiosk_example_configuration_opens_the_kiosk_page_with_its_key(
 
 
 async def test_kiosk_example_embed_redeems_a_kiosk_page_code_and_answers_the_name(
-    relay: RelayProcess, embed: Embed
+    relay: RelayProcess, embed: EmbedApp
 ) -> None:
     """The kiosk application's server: the code its page was posted becomes a verified name."""
     code = await kiosk_page_code(relay, "Katherine Johnson")
@@ -435,7 +392,7 @@ async def test_kiosk_example_embed_redeems_a_kiosk_page_code_and_answers_the_nam
 
 
 async def test_kiosk_example_embed_frames_the_kiosk_page_the_relay_lets_it_frame(
-    relay: RelayProcess, embed: Embed, embed_url: str
+    relay: RelayProcess, embed: EmbedApp, embed_url: str
 ) -> None:
     """relay.toml's redirect_uri is embed.py's origin: the relay's page lets it, and only it,
     frame the kiosk page; and the unlock address embed.py prints opens that page."""
@@ -474,7 +431,7 @@ async def test_kiosk_example_embed_frames_the_kiosk_page_the_relay_lets_it_frame
     ],
 )
 async def test_kiosk_example_embed_refuses_what_is_not_a_code_with_a_reason(
-    embed: Embed, body: bytes, headers: dict[str, str], status: int
+    embed: EmbedApp, body: bytes, headers: dict[str, str], status: int
 ) -> None:
     async with httpx.AsyncClient(base_url=embed.url, timeout=WITHIN) as page:
         answer = await page.post("/signed-in", content=body, headers=headers)

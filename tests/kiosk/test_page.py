@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
 from typing import Any
@@ -17,7 +16,6 @@ import pytest
 
 from relay.errors import ConfigError
 from relay.settings import parse_settings
-from tests.cluster_support import delete_keys
 from tests.conftest import NO_RATE_LIMITS, RP_REDIRECT, make_settings
 from tests.flows import Relay, browser_at, query_of
 from tests.observability.test_secrets_in_logs import DebugLog, debug_log  # noqa: F401
@@ -220,10 +218,8 @@ async def messaging_on(
     if request.param == "memory":
         yield relay_from(rp={**KIOSK, "kiosk_mode": "message"})
         return
-    redis_url = request.getfixturevalue("redis_url")
-    prefix = f"test:{uuid.uuid4().hex}:"
-    yield relay_from(rp={**KIOSK, "kiosk_mode": "message"}, store=f"{redis_url}?prefix={prefix}")
-    delete_keys(redis_url, prefix)
+    store = request.getfixturevalue("redis_store")
+    yield relay_from(rp={**KIOSK, "kiosk_mode": "message"}, store=store)
 
 
 async def test_kiosk_two_hand_overs_at_once_give_one_code(messaging_on: Relay) -> None:
