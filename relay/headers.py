@@ -14,10 +14,9 @@ from __future__ import annotations
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-CSP = (
-    "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; "
-    "frame-ancestors 'none'"
-)
+# What the pages may load; who may frame them is said apart (the kiosk page names its framer).
+SOURCES = "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'"
+CSP = f"{SOURCES}; frame-ancestors 'none'"
 
 
 class SecurityHeaders:

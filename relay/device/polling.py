@@ -42,6 +42,7 @@ from relay.errors import (
     InvalidTransition,
     SlowDown,
 )
+from relay.oidc.codes import revoke_issued
 from relay.params import Params
 from relay.sessions import LoginSession, Status
 from relay.settings import ClientConfig
@@ -113,21 +114,14 @@ async def used_again(relay: Relay, device_code: str, grant: DeviceGrant) -> NoRe
     completed it, it is the device asking twice at once: the other answer carried the tokens,
     which must keep working. Later, it is a replay (a device_code copied from the device, a
     thief's poll answered before the device's) or a retry of an answer that was lost on the way,
-    whose tokens nobody holds: the tokens are revoked. `grant` is as this poll recorded it, so
-    `last_poll` is now."""
+    whose tokens nobody holds: the tokens are revoked (relay/oidc/token.py keeps what a
+    device_code gave under device_grant_key, apart from the codes' `grant:`). `grant` is as this
+    poll recorded it, so `last_poll` is now."""
+    assert grant.last_poll is not None  # record_poll set it
     if (
         grant.completed_at is not None  # else completed before completed_at was recorded
-        and grant.last_poll is not None
         and grant.last_poll - grant.completed_at < SAME_MOMENT
     ):
         raise InvalidGrant("device_code was already used")
-    await revoke(relay, device_code)
+    await revoke_issued(relay, device_grant_key(device_code))
     raise InvalidGrant("device_code was already used; the tokens issued from it are revoked")
-
-
-async def revoke(relay: Relay, device_code: str) -> None:
-    """A device_code replayed: the access token it gave no longer works (relay/oidc/token.py
-    keeps what a device_code gave under device_grant_key, apart from the codes' `grant:`)."""
-    issued = await relay.store.consume(device_grant_key(device_code))
-    for key in (issued or {}).get("tokens", ()):
-        await relay.store.delete(key)

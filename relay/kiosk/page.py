@@ -44,13 +44,18 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from relay.abuse.answers import too_many
 from relay.abuse.guards import address_of, limits_of
 from relay.core import Relay
-from relay.crossdevice import DesktopContext
-from relay.digests import sha256_hex
-from relay.errors import InvalidTransition
+from relay.headers import SOURCES
 from relay.i18n import _
-from relay.oidc.codes import issue_code
-from relay.pages.binding import URL_TOKEN, desktop_cookie, forget, holds, same_origin
-from relay.pages.login import STATUS_TEXT
+from relay.pages.binding import (
+    URL_TOKEN,
+    desktop_cookie,
+    forget,
+    holds,
+    same_origin,
+    session_in_path,
+    set_desktop_cookie,
+)
+from relay.pages.login import STATUS_TEXT, complete, leaving, scan_url, start_bound
 from relay.pages.outcomes import ScriptTexts
 from relay.sessions import AuthorizationRequest, LoginSession, Status
 from relay.settings import ClientConfig
@@ -61,9 +66,7 @@ KIOSK_COOKIE_DAYS = 30  # from its last page load or login: a kiosk off longer n
 KEY_LIMIT = "user_code"  # [limits] user_code: the keys tried, as the codes typed at /device
 NO_STORE = {"Cache-Control": "no-store"}
 # The page's policy (relay/headers.py) with the kiosk application's origin as the only framer.
-FRAMED_CSP = (
-    "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors "
-)
+FRAMED_CSP = f"{SOURCES}; frame-ancestors "
 
 
 def kiosk_client(relay: Relay, client_id: str) -> ClientConfig | None:
@@ -129,7 +132,7 @@ def framed(response: Response, client: ClientConfig | None) -> Response:
     return response
 
 
-def not_found(request: Request, client: ClientConfig | None = None) -> Response:
+def not_found(request: Request, client: ClientConfig | None) -> Response:
     page = message_page(
         request, _("Page not found"), _("There is nothing here."), status_code=404, tone="warning"
     )
@@ -187,7 +190,6 @@ async def kiosk_page(request: Request) -> Response:
             "mode": client.kiosk_mode,
             "target_origin": target_origin(client),
             "script_texts": ScriptTexts(STATUS_TEXT, shown.display_name),
-            "status_text": STATUS_TEXT[Status.PENDING],
         },
     )
     keep_unlocked(response, relay, client)
@@ -253,16 +255,10 @@ async def start_login(request: Request) -> Response:
         provider=provider,
         state=secrets.token_urlsafe(16),
     )
-    secret = secrets.token_urlsafe(32)
-    session = await relay.sessions.start(
-        auth_request,
-        sha256_hex(secret),
-        desktop=DesktopContext.of(request),
-        match_code=client.match_code,
-    )
+    session, secret = await start_bound(request, relay, auth_request)
     answer: dict[str, Any] = {
         "session_id": session.id,
-        "scan_url": relay.settings.url(f"/s/{relay.sessions.ticket(session)}"),
+        "scan_url": scan_url(relay, session),
         # Seconds from now: the page counts them on its own clock, which may be far from ours.
         "expires_in": max(0, math.ceil(session.expires_at - relay.sessions.now())),
         "expires_at": int(session.expires_at * 1000),  # the relay's clock, in milliseconds
@@ -273,22 +269,13 @@ async def start_login(request: Request) -> Response:
     previous = request.query_params.get("previous")
     if previous and URL_TOKEN.fullmatch(previous):
         forget(response, relay, desktop_cookie(relay, previous))
-    response.set_cookie(
-        desktop_cookie(relay, session.id),
-        secret,
-        max_age=int(relay.settings.session_ttl),
-        path="/",
-        secure=relay.settings.secure_cookies,
-        httponly=True,
-        samesite="lax",
-    )
+    set_desktop_cookie(response, relay, session.id, secret, max_age=relay.settings.session_ttl)
     return response
 
 
 async def kiosk_session(request: Request, client: ClientConfig) -> LoginSession | JSONResponse:
     relay: Relay = request.app.state.relay
-    session_id = request.path_params["session_id"]
-    session = await relay.sessions.find(session_id) if URL_TOKEN.fullmatch(session_id) else None
+    session = await session_in_path(request)
     if session is None or session.request.client_id != client.client_id:
         return refusal(404, "not_found", "this sign-in has ended")
     if not holds(request, desktop_cookie(relay, session.id), session.binding_hash):
@@ -309,14 +296,8 @@ async def hand_over_code(request: Request) -> Response:
         return session
     if session.status is not Status.CONFIRMED:
         return refusal(409, "invalid_request", f"the sign-in is {session.status.value}")
-    try:
-        session = await relay.sessions.transition(session, Status.COMPLETED)
-    except InvalidTransition:  # another request finished it, or its time ran out
+    code = await complete(relay, session)
+    if code is None:  # another request finished it, or its time ran out
         return refusal(409, "invalid_request", "the sign-in has ended")
-    code = await issue_code(relay, session)
-    response = JSONResponse(
-        {"code": code, "state": session.request.state, "iss": relay.settings.issuer},
-        headers=NO_STORE,
-    )
-    forget(response, relay, desktop_cookie(relay, session.id))
-    return response
+    answer = {"code": code, "state": session.request.state, "iss": relay.settings.issuer}
+    return leaving(relay, session, JSONResponse(answer, headers=NO_STORE))

@@ -4,7 +4,7 @@ A code is issued once per completed login, lives `code_ttl` seconds (60 by defau
 consumed atomically at the token endpoint. After it is redeemed a `grant:` record remembers which
 access tokens came from it, so a replayed code revokes them (RFC 6749 §4.1.2, RFC 9700 §4.5).
 Only codes: what a device_code gave is under `device_grant:` (relay/device/records.py), so a
-device_code sent as a code meets no record here and revokes nothing.
+device_code sent as a code meets no record here and revokes nothing; `revoke_issued` serves both.
 The store never holds a usable code or token, only hashes of them.
 """
 
@@ -28,6 +28,18 @@ def grant_key(code: str) -> str:
 
 def token_key(access_token: str) -> str:
     return f"token:{sha256_hex(access_token)}"
+
+
+async def revoke_issued(relay: Relay, issued_key: str) -> bool:
+    """A code or device_code replayed: the access tokens remembered under `issued_key` (grant_key
+    or device_grant_key, written by relay/oidc/token.py issue_tokens) no longer work. Consumed,
+    so of two replays at once only one finds them. Whether anything had been issued there."""
+    issued = await relay.store.consume(issued_key)
+    if issued is None:
+        return False
+    for key in issued.get("tokens", ()):
+        await relay.store.delete(key)
+    return True
 
 
 async def issue_code(relay: Relay, session: LoginSession) -> str:

@@ -27,7 +27,7 @@ from relay.device.polling import device_code_grant
 from relay.digests import CODE_VERIFIER, b64url, s256
 from relay.errors import InvalidGrant, InvalidRequest, OAuthError, UnsupportedGrantType
 from relay.oidc.clients import authenticate_client
-from relay.oidc.codes import code_key, grant_key, token_key
+from relay.oidc.codes import code_key, grant_key, revoke_issued, token_key
 from relay.oidc.responses import NO_STORE, error_json
 from relay.params import Params, form_params
 from relay.sessions import Identity
@@ -65,10 +65,7 @@ async def redeem_code(relay: Relay, code: str) -> dict[str, Any]:
     if record is not None:
         return record
     # Not redeemable. If it was redeemed before, this is a replay: revoke what it issued.
-    grant = await relay.store.consume(grant_key(code))
-    if grant is not None:
-        for key in grant["tokens"]:
-            await relay.store.delete(key)
+    if await revoke_issued(relay, grant_key(code)):
         raise InvalidGrant("code was already used; the tokens issued from it are revoked")
     raise InvalidGrant("code is invalid or expired")
 

@@ -45,11 +45,14 @@ def callback_cookie(relay: Relay, state: str) -> str:
     return _name(relay.settings.secure_cookies, "cb", state)
 
 
-def _set(response: Response, relay: Relay, name: str, secret: str) -> None:
+def _set(
+    response: Response, relay: Relay, name: str, secret: str, max_age: int | None = None
+) -> None:
+    """The cookie, for `max_age` seconds; by default as long as the login's record may last."""
     response.set_cookie(
         name,
         secret,
-        max_age=relay.settings.session_ttl + RECORD_GRACE,
+        max_age=relay.settings.session_ttl + RECORD_GRACE if max_age is None else max_age,
         path="/",
         secure=relay.settings.secure_cookies,
         httponly=True,
@@ -64,8 +67,10 @@ def forget(response: Response, relay: Relay, name: str) -> None:
     )
 
 
-def set_desktop_cookie(response: Response, relay: Relay, session_id: str, secret: str) -> None:
-    _set(response, relay, desktop_cookie(relay, session_id), secret)
+def set_desktop_cookie(
+    response: Response, relay: Relay, session_id: str, secret: str, *, max_age: int | None = None
+) -> None:
+    _set(response, relay, desktop_cookie(relay, session_id), secret, max_age)
 
 
 def set_phone_cookie(response: Response, relay: Relay, session_id: str, secret: str) -> None:

@@ -138,17 +138,14 @@ async def resume(request: Request) -> Response:
     issuer = relay.settings.issuer
     back = session.request
     if session.status is Status.CONFIRMED:
-        try:
-            session = await relay.sessions.transition(session, Status.COMPLETED)
-        except InvalidTransition:  # another request finished it, or its time ran out
-            session = await relay.sessions.get(session.id)
-        else:
-            code = await issue_code(relay, session)
+        code = await complete(relay, session)
+        if code is not None:
             return leaving(
                 relay,
                 session,
                 redirect_to_client(back.redirect_uri, issuer, {"code": code, "state": back.state}),
             )
+        session = await relay.sessions.get(session.id)
     if session.status is Status.EXPIRED and not await relay.store.create(
         successor_key(session.id), {"returned": True}, RECORD_GRACE
     ):
@@ -165,6 +162,16 @@ async def resume(request: Request) -> Response:
     if session.status is Status.COMPLETED:
         return already_finished(request, session)
     return RedirectResponse(f"/sessions/{session.id}", status_code=303)  # still waiting
+
+
+async def complete(relay: Relay, session: LoginSession) -> str | None:
+    """Confirmed -> completed, and the client's code: once (a compare-and-set), however many
+    requests ask at the same moment. None when another request finished it, or its time ran out."""
+    try:
+        completed = await relay.sessions.transition(session, Status.COMPLETED)
+    except InvalidTransition:
+        return None
+    return await issue_code(relay, completed)
 
 
 def leaving(relay: Relay, session: LoginSession, response: Response) -> Response:
@@ -221,11 +228,12 @@ async def cancel(request: Request) -> Response:
     return RedirectResponse(f"/sessions/{session.id}", status_code=303)
 
 
-async def start_login(
+async def start_bound(
     request: Request, relay: Relay, auth_request: AuthorizationRequest
-) -> tuple[LoginSession, Response]:
-    """Start a LoginSession, bind it to this browser, and send it to its login page. The
-    browser's address and User-Agent go with it, for the phone to show (relay/crossdevice/)."""
+) -> tuple[LoginSession, str]:
+    """Start a LoginSession bound to this browser: the secret its binding cookie is to hold
+    (set_desktop_cookie, on the caller's answer) goes back with it. The browser's address and
+    User-Agent go with the login, for the phone to show (relay/crossdevice/)."""
     secret = secrets.token_urlsafe(32)
     client = relay.settings.clients[auth_request.client_id]
     session = await relay.sessions.start(
@@ -234,6 +242,14 @@ async def start_login(
         desktop=DesktopContext.of(request),
         match_code=client.match_code,
     )
+    return session, secret
+
+
+async def start_login(
+    request: Request, relay: Relay, auth_request: AuthorizationRequest
+) -> tuple[LoginSession, Response]:
+    """Start a LoginSession, bind it to this browser, and send it to its login page."""
+    session, secret = await start_bound(request, relay, auth_request)
     response = RedirectResponse(f"/sessions/{session.id}", status_code=303)
     set_desktop_cookie(response, relay, session.id, secret)
     return session, response

@@ -147,9 +147,8 @@ class Logos:
             task = asyncio.create_task(self.refresh(client_id, url))
             self.fetching[client_id] = task
 
-            def done(finished: asyncio.Task[Logo | None]) -> None:
-                if self.fetching.get(client_id) is finished:
-                    del self.fetching[client_id]
+            def done(_: asyncio.Task[Logo | None]) -> None:
+                self.fetching.pop(client_id, None)  # this task: the only one for the client
 
             task.add_done_callback(done)
         return task
@@ -190,7 +189,7 @@ class Logos:
         host = host_of(url)
         try:
             async with asyncio.timeout(self.deadline):
-                content = await self.download(client_id, url)
+                content = await self.download(client_id, url, host)
         except TimeoutError:
             log.warning(
                 "client %s: its logo host %s sent no whole image within %g s",
@@ -214,9 +213,8 @@ class Logos:
             return None
         return Logo(content, kind)
 
-    async def download(self, client_id: str, url: str) -> bytes | None:
-        """The body of a 200 answer, at most MAX_LOGO_BYTES; None (logged) otherwise."""
-        host = host_of(url)
+    async def download(self, client_id: str, url: str, host: str) -> bytes | None:
+        """The body of a 200 answer, at most MAX_LOGO_BYTES; None (logged, by `host`) otherwise."""
         async with self.http.stream(
             "GET", url, timeout=FETCH_TIMEOUT, follow_redirects=False
         ) as response:
