@@ -56,11 +56,13 @@ test: lint redis node chromium npm
 
 # bench_logins.py runs relay processes on 127.0.0.1 (and two on the Redis `redis` ensures, in
 # database 14); a few minutes. Options: $(BIN)/python bench/bench_logins.py --help
-bench: $(VENV)/.installed redis
+# bench_kiosk.py drives /usr/bin/chromium for about 14 minutes (200 logins on one kiosk page).
+bench: $(VENV)/.installed redis chromium
 	$(BIN)/python bench/bench_qr.py
 	$(BIN)/python bench/bench_session_memory.py
 	$(BIN)/python bench/bench_sealing.py
 	$(BIN)/python bench/bench_logins.py $(BENCH_ARGS)
+	$(BIN)/python bench/bench_kiosk.py
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache

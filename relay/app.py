@@ -214,7 +214,10 @@ def routes(settings: Settings) -> list[BaseRoute]:
         Route("/kiosk/{client_id}", kiosk.kiosk_page, methods=["GET"]),
         Route(
             "/kiosk/{client_id}/logins",
-            limited(kiosk.start_login, starts_logins=True),
+            # Not `waiting_per_ip`: that bounds the logins an address keeps waiting, and a kiosk
+            # (behind its key) keeps one, yet starts a new one after every person, some 15 a
+            # minute when busy; several kiosks often share an address. Counted as /authorize.
+            limited(kiosk.start_login, "authorize"),
             methods=["POST"],
         ),
         Route(

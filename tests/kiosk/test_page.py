@@ -466,3 +466,18 @@ async def test_kiosk_page_path_is_spelled_one_way_for_its_cookie_and_its_script(
     assert found and found.group(1) == path  # static/kiosk.js posts to data-base + "/logins"
     login = await relay.desktop.post(f"{path}/logins", headers=SAME_ORIGIN)
     assert login.status_code == 200, login.text
+
+
+async def test_a_busy_kiosk_is_not_held_to_the_waiting_logins_per_address(
+    relay_from: Callable[..., Relay],
+) -> None:
+    """`waiting_per_ip` bounds the logins one address keeps waiting; a kiosk keeps one, and
+    starts the next after each person: more than that bound within one session_ttl is its normal
+    day. Its starts count against `[limits] authorize` instead."""
+    limits = replace(NO_RATE_LIMITS, waiting_per_ip=2, authorize="4/minute")
+    relay = relay_from(rp=KIOSK, limits=limits)
+    await unlock(relay)
+    for _ in range(4):
+        await approved(relay)
+    over = await relay.desktop.post("/kiosk/rp/logins", headers=SAME_ORIGIN)
+    assert over.status_code == 429 and int(over.headers["retry-after"]) >= 1
