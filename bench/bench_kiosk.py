@@ -50,7 +50,13 @@ from urllib.parse import urlsplit
 
 import httpx
 from playwright.sync_api import Browser, CDPSession, Page, sync_playwright
-from relay_process import CLIENT_ID, CLIENT_SECRET, REDIRECT_URI, RelayProcess, free_port
+from relay_process import (
+    CLIENT_ID,
+    CLIENT_SECRET,
+    RelayProcess,
+    free_port,
+    write_config,
+)
 
 CHROMIUM = os.environ.get("RELAY_TEST_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -90,26 +96,6 @@ FORM_FIELD = re.compile(r'name="([^"]+)" value="([^"]*)"')
 
 class StepFailed(RuntimeError):
     pass
-
-
-def write_config(folder: Path, issuer: str, store: str, session_ttl: int) -> Path:
-    path = folder / "relay.toml"
-    path.write_text(
-        f'issuer = "{issuer}"\n'
-        f'store = "{store}"\n'
-        f"session_ttl = {session_ttl}\n"
-        f'signing_key = "{folder / "signing-key.pem"}"\n'
-        f"[clients.{CLIENT_ID}]\n"
-        f'secret = "{CLIENT_SECRET}"\n'
-        f'redirect_uris = ["{REDIRECT_URI}"]\n'
-        'providers = ["sandbox"]\n'
-        "kiosk = true\n"
-        f'kiosk_key = "{KIOSK_KEY}"\n'
-        'kiosk_mode = "message"\n'
-        "[providers.sandbox]\n"
-        'kind = "sandbox"\n'
-    )
-    return path
 
 
 # --- the phone and the relying party, over httpx --------------------------------------------------
@@ -365,7 +351,11 @@ def run(args: argparse.Namespace, folder: Path) -> list[Reading]:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     store, prefix = with_own_prefix(args.store)
-    config = write_config(folder, base, store, args.session_ttl)
+    kiosk = f'kiosk = true\nkiosk_key = "{KIOSK_KEY}"\nkiosk_mode = "message"\n'
+    # The default rate limits, as a kiosk runs with them.
+    config = write_config(
+        folder, base, store, args.session_ttl, client_lines=kiosk, rate_limits=True
+    )
     process = RelayProcess(config, port, folder / "relay.log")
     readings: list[Reading] = []
     try:

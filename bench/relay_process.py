@@ -57,8 +57,18 @@ def knows_limits(relay_path: str | None) -> bool:
 
 
 def write_config(
-    folder: Path, issuer: str, store: str, session_ttl: int, relay_path: str | None = None
+    folder: Path,
+    issuer: str,
+    store: str,
+    session_ttl: int,
+    relay_path: str | None = None,
+    *,
+    client_lines: str = "",
+    rate_limits: bool = False,
 ) -> Path:
+    """The relay's configuration: one client on the sandbox (`client_lines` added to its table),
+    the rate limits off unless `rate_limits` (then the defaults)."""
+    limits_off = not rate_limits and knows_limits(relay_path)
     path = folder / "relay.toml"
     path.write_text(
         f'issuer = "{issuer}"\n'
@@ -68,9 +78,8 @@ def write_config(
         f"[clients.{CLIENT_ID}]\n"
         f'secret = "{CLIENT_SECRET}"\n'
         f'redirect_uris = ["{REDIRECT_URI}"]\n'
-        'providers = ["sandbox"]\n'
-        "[providers.sandbox]\n"
-        'kind = "sandbox"\n' + (NO_RATE_LIMITS if knows_limits(relay_path) else "")
+        'providers = ["sandbox"]\n' + client_lines + "[providers.sandbox]\n"
+        'kind = "sandbox"\n' + (NO_RATE_LIMITS if limits_off else "")
     )
     return path
 

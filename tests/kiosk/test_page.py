@@ -18,6 +18,7 @@ from relay.errors import ConfigError
 from relay.settings import parse_settings
 from tests.conftest import NO_RATE_LIMITS, RP_REDIRECT, make_settings
 from tests.flows import Relay, browser_at, query_of
+# Every logger at DEBUG, every line kept: a fixture, used by name (as tests/device/conftest.py).
 from tests.observability.test_secrets_in_logs import DebugLog, debug_log  # noqa: F401
 
 KEY = "lobby-screen-key-5f1c0e9a"
@@ -286,7 +287,7 @@ async def test_kiosk_refuses_posts_from_another_site(
 
 async def test_kiosk_key_never_reaches_a_log_line(
     messaging: Relay,
-    debug_log: DebugLog,  # noqa: F811
+    debug_log: DebugLog,  # noqa: F811 - the fixture imported above, by name
 ) -> None:
     await messaging.desktop.get("/kiosk/rp", params={"key": "wrong-" + KEY})
     await unlock(messaging)
