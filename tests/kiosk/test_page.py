@@ -18,6 +18,7 @@ from relay.errors import ConfigError
 from relay.settings import parse_settings
 from tests.conftest import NO_RATE_LIMITS, RP_REDIRECT, make_settings
 from tests.flows import Relay, browser_at, query_of
+
 # Every logger at DEBUG, every line kept: a fixture, used by name (as tests/device/conftest.py).
 from tests.observability.test_secrets_in_logs import DebugLog, debug_log  # noqa: F401
 
